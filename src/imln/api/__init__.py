@@ -1,0 +1,1 @@
+"""HTTP API, web page, reports and FHIR export (not yet built)."""

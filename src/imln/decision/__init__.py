@@ -1,0 +1,1 @@
+"""Recommendations with cited rationale and the IMN radiotherapy balance (not yet built)."""

@@ -1,0 +1,36 @@
+"""The evidence base: published figures as versioned data files, each with its citation.
+
+>>> from imln.evidence import load_evidence
+>>> evidence = load_evidence()
+>>> evidence.get("review-table1-mri").values["sensitivity"].printed
+'93.30%'
+"""
+
+from imln.evidence._load import EvidenceBase, EvidenceError, default_data_dir, load_evidence
+from imln.evidence._records import (
+    EvidenceRecord,
+    EvidenceValue,
+    Kind,
+    Level,
+    Modality,
+    Obtained,
+    Reference,
+    Setting,
+    Unit,
+)
+
+__all__ = [
+    "EvidenceBase",
+    "EvidenceError",
+    "EvidenceRecord",
+    "EvidenceValue",
+    "Kind",
+    "Level",
+    "Modality",
+    "Obtained",
+    "Reference",
+    "Setting",
+    "Unit",
+    "default_data_dir",
+    "load_evidence",
+]

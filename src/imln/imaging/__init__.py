@@ -1,0 +1,1 @@
+"""Imaging findings to modality results and post-test probabilities (not yet built)."""

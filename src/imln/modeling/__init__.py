@@ -1,0 +1,1 @@
+"""Researchers' workbench: fit, validate, calibrate, nomograms, decision curves (not yet built)."""

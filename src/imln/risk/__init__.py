@@ -1,0 +1,1 @@
+"""Pre-test probability of IMLN metastasis from published multivariable models (not yet built)."""
