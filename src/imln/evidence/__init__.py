@@ -6,6 +6,15 @@
 '93.30%'
 """
 
+from imln.evidence._audit import (
+    AuditPolicy,
+    AuditReport,
+    CheckResult,
+    RecordAudit,
+    Selection,
+    audit_evidence,
+    select_records,
+)
 from imln.evidence._load import EvidenceBase, EvidenceError, default_data_dir, load_evidence
 from imln.evidence._records import (
     EvidenceRecord,
@@ -20,6 +29,13 @@ from imln.evidence._records import (
 )
 
 __all__ = [
+    "AuditPolicy",
+    "AuditReport",
+    "CheckResult",
+    "RecordAudit",
+    "Selection",
+    "audit_evidence",
+    "select_records",
     "EvidenceBase",
     "EvidenceError",
     "EvidenceRecord",

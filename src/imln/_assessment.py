@@ -1,0 +1,93 @@
+"""The assessment object: everything imln says about one patient, in one place.
+
+The CLI, the HTTP API and the reports all render this object; none of them
+computes anything of its own. Sections for risk, imaging and decision are
+filled by their subpackages as they become available; until then they are
+``None`` and :attr:`Assessment.notes` says so.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from imln import __version__
+from imln.evidence import EvidenceBase, load_evidence
+from imln.evidence import AuditReport, audit_evidence
+from imln.schema import Patient, normalise
+
+__all__ = ["Assessment", "EvidenceOnFile", "assess"]
+
+#: Version of the JSON layout of an assessment; bump on any breaking change.
+ASSESSMENT_SCHEMA_VERSION = "1"
+
+
+class EvidenceOnFile(BaseModel):
+    """An evidence record relevant to one of the patient's imaging findings."""
+
+    record_id: str
+    modality: str | None
+    measures: str
+    statement: str
+    citation: str
+    location: str
+    audit_status: str
+    audit_messages: list[str]
+
+
+class Assessment(BaseModel):
+    """One patient's assessment with the versions needed to reproduce it."""
+
+    schema_version: str = ASSESSMENT_SCHEMA_VERSION
+    imln_version: str
+    evidence_version: str
+    evidence_digest: str
+    created_at: str
+    input: dict[str, Any]
+    evidence_on_file: list[EvidenceOnFile] = Field(default_factory=list)
+    risk: dict[str, Any] | None = None
+    imaging: dict[str, Any] | None = None
+    decision: dict[str, Any] | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+def assess(
+    patient: Patient,
+    *,
+    evidence: EvidenceBase | None = None,
+    audit: AuditReport | None = None,
+) -> Assessment:
+    """Assess one validated patient against the bundled (or given) evidence."""
+    evidence = evidence or load_evidence()
+    audit = audit or audit_evidence(evidence)
+    modalities = {f.modality for f in (patient.findings or [])}
+    on_file = [
+        EvidenceOnFile(
+            record_id=r.id,
+            modality=r.modality.value if r.modality else None,
+            measures=r.measures,
+            statement=r.statement,
+            citation=r.citation,
+            location=r.location,
+            audit_status=audit[r.id].status,
+            audit_messages=audit[r.id].messages,
+        )
+        for r in evidence
+        if r.kind.value == "diagnostic_accuracy" and r.modality in modalities
+    ]
+    return Assessment(
+        imln_version=__version__,
+        evidence_version=evidence.version,
+        evidence_digest=evidence.digest,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        input=normalise(patient),
+        evidence_on_file=on_file,
+        notes=[
+            "Pre-test risk, post-test probability and recommendations are not yet part of this version: "
+            "the input has been validated and normalised, and the accuracy evidence on file for the "
+            "patient's imaging modalities is listed with its audit status.",
+            "Decision support, not a medical device: every figure shown carries its source.",
+        ],
+    )

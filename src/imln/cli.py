@@ -1,0 +1,298 @@
+"""Command-line interface: ``imln assess``, ``imln evidence …``, ``imln schema``.
+
+Every command renders objects computed elsewhere; ``--json`` prints them in the
+stable layout documented in ``docs/json-output.md``. Input problems exit with
+status 2 and a message naming each offending field; nothing prints a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from imln import __version__
+from imln._assessment import Assessment, assess
+from imln.evidence import (
+    AuditReport,
+    EvidenceBase,
+    EvidenceError,
+    EvidenceRecord,
+    audit_evidence,
+    load_evidence,
+)
+from imln.schema import PatientInputError, load_patient, patient_json_schema
+
+app = typer.Typer(
+    name="imln",
+    help="Decision support for internal mammary lymph node (IMLN) metastasis. Not a medical device.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+evidence_app = typer.Typer(help="List, show and audit the bundled evidence.", no_args_is_help=True)
+app.add_typer(evidence_app, name="evidence")
+
+out = Console()
+err = Console(stderr=True)
+
+_STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON (layout: docs/json-output.md).")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Evidence folder with a manifest.yaml (default: the bundled evidence).",
+                 exists=True, file_okay=False, dir_okay=True),
+]
+
+
+def _print_json(payload: object) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _evidence(data_dir: Path | None) -> tuple[EvidenceBase, AuditReport]:
+    try:
+        evidence = load_evidence(data_dir)
+    except EvidenceError as exc:
+        raise _fail(f"the evidence files are malformed:\n{exc}") from None
+    return evidence, audit_evidence(evidence)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"imln {__version__}, evidence {load_evidence().version}")
+        raise typer.Exit(0)
+
+
+# --------------------------------------------------------------------------- assess
+
+
+@app.command("assess")
+def assess_command(
+    patient_file: Annotated[Path, typer.Argument(help="Patient file (YAML or JSON); see `imln schema patient`.")],
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Validate a patient file and assess it against the evidence."""
+    try:
+        patient = load_patient(patient_file)
+    except PatientInputError as exc:
+        if as_json:
+            _print_json({"error": "invalid patient input", **exc.to_dict()})
+            raise typer.Exit(2) from None
+        raise _fail(f"{patient_file}: {exc}") from None
+    evidence, audit = _evidence(data_dir)
+    assessment = assess(patient, evidence=evidence, audit=audit)
+    if as_json:
+        _print_json(assessment.model_dump(mode="json"))
+    else:
+        _render_assessment(assessment, patient_file)
+
+
+def _render_assessment(a: Assessment, source: Path) -> None:
+    p = a.input
+    title = f"imln {a.imln_version} · evidence {a.evidence_version} · {source.name}"
+    patient_table = Table.grid(padding=(0, 2))
+    for key, value in p.items():
+        if key in ("findings", "cardiac") or value is None:
+            continue
+        patient_table.add_row(f"[dim]{key}[/]", _fmt(value))
+    out.print(Panel(patient_table, title=title, subtitle="validated input", expand=False))
+
+    findings = p.get("findings") or []
+    if findings:
+        t = Table(title="Imaging findings", show_lines=False)
+        keys = sorted({k for f in findings for k, v in f.items() if v is not None})
+        keys.sort(key=lambda k: (k not in ("modality", "result"), k))
+        for k in keys:
+            t.add_column(k)
+        for f in findings:
+            t.add_row(*[_fmt(f.get(k)) for k in keys])
+        out.print(t)
+    if p.get("cardiac"):
+        c = Table.grid(padding=(0, 2))
+        for key, value in p["cardiac"].items():
+            if value is not None:
+                c.add_row(f"[dim]{key}[/]", _fmt(value))
+        out.print(Panel(c, title="Cardiac context", expand=False))
+
+    if a.evidence_on_file:
+        t = Table(title="Accuracy evidence on file for these modalities")
+        for col in ("record", "modality", "audit", "source", "note"):
+            t.add_column(col, overflow="fold")
+        for e in a.evidence_on_file:
+            note = e.audit_messages[0] if e.audit_messages else ""
+            t.add_row(e.record_id, e.modality or "", f"[{_STATUS_STYLE[e.audit_status]}]{e.audit_status}[/]",
+                      f"{e.citation}, {e.location}", note)
+        out.print(t)
+    for note in a.notes:
+        out.print(f"[dim]• {note}[/]")
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items() if v is not None)
+    return str(value)
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+class StatusFilter(StrEnum):
+    passed = "pass"
+    warn = "warn"
+    fail = "fail"
+
+
+@evidence_app.command("list")
+def evidence_list(
+    kind: Annotated[str | None, typer.Option(help="Only records of this kind, e.g. diagnostic_accuracy.")] = None,
+    modality: Annotated[str | None, typer.Option(help="Only records for this modality, e.g. mri.")] = None,
+    status: Annotated[StatusFilter | None, typer.Option(help="Only records with this audit status.")] = None,
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """List evidence records with their audit status."""
+    evidence, audit = _evidence(data_dir)
+    records = [
+        r for r in evidence.filter(kind=kind, modality=modality)
+        if status is None or audit[r.id].status == status.value
+    ]
+    if as_json:
+        _print_json([_record_summary(r, audit) for r in records])
+        return
+    t = Table(title=f"Evidence {evidence.version}: {len(records)} of {len(evidence)} records")
+    for col in ("id", "kind", "measures", "value(s)", "source", "audit"):
+        t.add_column(col, overflow="fold")
+    for r in records:
+        values = ", ".join(f"{k} {v.printed}" for k, v in list(r.values.items())[:3])
+        st = audit[r.id].status
+        t.add_row(r.id, r.kind.value, r.measures, values, evidence.reference(r.citation).label
+                  if r.citation in evidence.references else r.citation, f"[{_STATUS_STYLE[st]}]{st}[/]")
+    out.print(t)
+
+
+def _record_summary(r: EvidenceRecord, audit: AuditReport) -> dict:
+    return {
+        "id": r.id,
+        "kind": r.kind.value,
+        "measures": r.measures,
+        "modality": r.modality.value if r.modality else None,
+        "setting": r.setting.value,
+        "citation": r.citation,
+        "values": {k: v.printed for k, v in r.values.items()},
+        "audit_status": audit[r.id].status,
+    }
+
+
+@evidence_app.command("show")
+def evidence_show(
+    record_id: Annotated[str, typer.Argument(help="Record id, as listed by `imln evidence list`.")],
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Show one record in full: values, source, reference and audit."""
+    evidence, audit = _evidence(data_dir)
+    try:
+        record = evidence.get(record_id)
+    except KeyError as exc:
+        raise _fail(exc.args[0]) from None
+    ref = evidence.references.get(record.citation)
+    if as_json:
+        _print_json({
+            "record": record.model_dump(mode="json"),
+            "reference": ref.model_dump(mode="json") if ref else None,
+            "file": evidence.files.get(record.id),
+            "audit": audit[record.id].as_dict(),
+        })
+        return
+    grid = Table.grid(padding=(0, 2))
+    grid.add_row("[dim]statement[/]", record.statement)
+    for name, v in record.values.items():
+        ci = f" (95% CI {v.ci95[0]}–{v.ci95[1]})" if v.ci95 else ""
+        grid.add_row(f"[dim]{name}[/]", f"{v.printed}{ci} [dim]{v.unit.value}[/]")
+    grid.add_row("[dim]level / setting[/]", f"{record.level.value} / {record.setting.value}")
+    grid.add_row("[dim]population[/]", record.population)
+    grid.add_row("[dim]obtained[/]", record.obtained.value + (f" ({record.review_ref})" if record.review_ref else ""))
+    if record.derivation:
+        grid.add_row("[dim]derivation[/]", record.derivation)
+    grid.add_row("[dim]where[/]", record.location)
+    if ref:
+        grid.add_row("[dim]source[/]", f"{', '.join(ref.authors)}. {ref.title}. {ref.journal or ''} {ref.year or ''}"
+                     + (f" {ref.url}" if ref.url else ""))
+    for c in record.caveats:
+        grid.add_row("[dim]caveat[/]", c)
+    a = audit[record.id]
+    for r in a.results:
+        grid.add_row(f"[{_STATUS_STYLE[r.status]}]{r.status}[/] [dim]{r.check}[/]", r.message)
+    out.print(Panel(grid, title=f"{record.id} ({record.kind.value})", subtitle=evidence.files.get(record.id, "")))
+
+
+@evidence_app.command("audit")
+def evidence_audit(
+    as_json: JsonFlag = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit with status 1 when any record fails.")] = False,
+    show: Annotated[StatusFilter | None, typer.Option(help="Only print records with this status.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Check every record for internal consistency and report per record."""
+    _, audit = _evidence(data_dir)
+    if as_json:
+        _print_json(audit.as_dict())
+    else:
+        t = Table(title=f"Evidence audit {audit.evidence_version} — {audit.summary}")
+        for col in ("record", "status", "checks", "problems"):
+            t.add_column(col, overflow="fold")
+        for a in audit:
+            if show is not None and a.status != show.value:
+                continue
+            t.add_row(a.id, f"[{_STATUS_STYLE[a.status]}]{a.status}[/]", str(len(a.results)),
+                      "\n".join(a.messages))
+        out.print(t)
+    if strict and audit.summary["fail"]:
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- schema
+
+
+class SchemaName(StrEnum):
+    patient = "patient"
+    evidence_record = "evidence-record"
+
+
+@app.command("schema")
+def schema_command(
+    name: Annotated[SchemaName, typer.Argument(help="Which schema to print.")] = SchemaName.patient,
+) -> None:
+    """Print a JSON Schema: the patient input (default) or an evidence record."""
+    if name is SchemaName.patient:
+        _print_json(patient_json_schema())
+    else:
+        _print_json(EvidenceRecord.model_json_schema())
+
+
+def main() -> None:
+    """Entry point of the ``imln`` console script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
