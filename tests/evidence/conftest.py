@@ -42,6 +42,11 @@ def make_diagnostic(rid: str, **values: str) -> EvidenceRecord:
                        level="not_stated", values=vals)
 
 
+def with_fields(record: EvidenceRecord, **fields: Any) -> EvidenceRecord:
+    """A validated copy of ``record`` with some fields replaced."""
+    return EvidenceRecord.model_validate({**record.model_dump(), **fields})
+
+
 def make_base(*records: EvidenceRecord, references: list[Reference] | None = None) -> EvidenceBase:
     refs = references if references is not None else [make_reference()]
     return EvidenceBase(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from imln.evidence import AuditPolicy, audit_evidence, select_records
-from tests.evidence.conftest import make_base, make_diagnostic, make_record, make_reference
+from tests.evidence.conftest import make_base, make_diagnostic, make_record, make_reference, with_fields
 
 
 def _result(report, rid, check):
@@ -67,7 +67,7 @@ class TestDiagnosticAccuracy:
 
     def test_ppv_printed_as_sensitivity_fails(self):
         sens = make_diagnostic("table-us", n_imln="70", sensitivity="74%", specificity="53%")
-        sens = sens.model_copy(update={"modality": "us", "review_ref": "[6]", "obtained": "quoted_by_review"})
+        sens = with_fields(sens, modality="us", review_ref="[6]", obtained="quoted_by_review")
         ppv = make_record(id="text-us-ppv", measures="imaging_positive_confirmed", modality="us",
                           obtained="quoted_by_review", review_ref="[6]",
                           values={"percent": {"printed": "74%", "unit": "percent"}})
@@ -76,7 +76,7 @@ class TestDiagnosticAccuracy:
 
     def test_same_value_from_another_source_is_not_a_ppv_clash(self):
         sens = make_diagnostic("table-us", n_imln="70", sensitivity="74%", specificity="53%")
-        sens = sens.model_copy(update={"modality": "us", "review_ref": "[6]", "obtained": "quoted_by_review"})
+        sens = with_fields(sens, modality="us", review_ref="[6]", obtained="quoted_by_review")
         ppv = make_record(id="text-us-ppv", measures="imaging_positive_confirmed", modality="us",
                           obtained="quoted_by_review", review_ref="[26]",
                           values={"percent": {"printed": "74%", "unit": "percent"}})
@@ -198,6 +198,7 @@ class TestSelection:
     def _report(self):
         good = make_diagnostic("good", n_imln="43", sensitivity="93.3%", specificity="89.3%", accuracy="90.7%")
         bad = make_diagnostic("bad", n_imln="70", sensitivity="74%", specificity="53%", accuracy="78.57%")
+        bad = with_fields(bad, modality="us")  # another quantity: not a conflict with "good"
         return [good, bad], audit_evidence(make_base(good, bad))
 
     def test_refuse_leaves_failed_records_out_with_reasons(self):

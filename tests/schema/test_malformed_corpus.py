@@ -1,0 +1,72 @@
+"""Every file in tests/schema/malformed must be refused with a problem naming its field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from imln.schema import MAX_INPUT_BYTES, PatientInputError, load_patient
+
+HERE = Path(__file__).parent / "malformed"
+MANIFEST = yaml.safe_load((HERE / "manifest.yaml").read_text(encoding="utf-8"))
+LEAKS = ("validation error for", "pydantic", "Traceback", "input_value", "type=", "errors.pydantic.dev")
+
+
+def test_manifest_covers_every_file() -> None:
+    listed = {entry["file"] for entry in MANIFEST}
+    present = {p.name for p in HERE.iterdir() if p.name != "manifest.yaml"}
+    assert listed == present
+    assert len(listed) >= 35
+
+
+@pytest.mark.parametrize("entry", MANIFEST, ids=[e["file"] for e in MANIFEST])
+def test_malformed_file_is_refused(entry: dict) -> None:
+    with pytest.raises(PatientInputError) as info:
+        load_patient(HERE / entry["file"])
+    err = info.value
+    text = str(err)
+    assert entry["field"] in err.fields, text
+    named = [p for p in err.problems if entry["field"] in p.fields]
+    if "allowed" in entry:
+        assert any(p.allowed and entry["allowed"] in p.allowed for p in named), text
+        assert entry["allowed"] in text
+    if "message" in entry:
+        assert entry["message"] in text
+    for leak in LEAKS:
+        assert leak not in text
+    assert str(HERE / entry["file"]) in text  # the source file is named
+    assert err.to_dict()["problems"]
+
+
+@pytest.mark.parametrize("entry", MANIFEST, ids=[e["file"] for e in MANIFEST])
+def test_malformed_bytes_are_refused_the_same_way(entry: dict) -> None:
+    """Reading the same content from bytes gives the same field (no path-only guards)."""
+    with pytest.raises(PatientInputError) as info:
+        load_patient((HERE / entry["file"]).read_bytes())
+    assert entry["field"] in info.value.fields
+
+
+def test_huge_file_is_refused_before_parsing(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.yaml"
+    with huge.open("w") as fh:
+        fh.write("age_years: 55\nlaterality: left\nsetting: diagnosis\nnotes: '")
+        fh.write("x" * (MAX_INPUT_BYTES + 10))
+        fh.write("'\n")
+    with pytest.raises(PatientInputError, match=r"limited to 1 MiB") as info:
+        load_patient(huge)
+    assert info.value.fields == ["<input>"]
+
+
+def test_huge_text_is_refused() -> None:
+    with pytest.raises(PatientInputError, match=r"1 MiB limit"):
+        load_patient("age_years: 55\n" + "#" * (MAX_INPUT_BYTES + 1))
+
+
+def test_unbounded_device_is_read_only_up_to_the_limit() -> None:
+    """/dev/zero reports size 0; reading stops at the limit and binary content is refused."""
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero")
+    with pytest.raises(PatientInputError, match="limit"):
+        load_patient(Path("/dev/zero"))
