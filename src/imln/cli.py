@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -58,7 +59,7 @@ def _print_json(payload: object) -> None:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -95,7 +96,7 @@ def assess_command(
         if as_json:
             _print_json({"error": "invalid patient input", **exc.to_dict()})
             raise typer.Exit(2) from None
-        raise _fail(f"{patient_file}: {exc}") from None
+        raise _fail(str(exc)) from None
     evidence, audit = _evidence(data_dir)
     assessment = assess(patient, evidence=evidence, audit=audit)
     if as_json:
@@ -111,40 +112,48 @@ def _render_assessment(a: Assessment, source: Path) -> None:
     for key, value in p.items():
         if key in ("findings", "cardiac") or value is None:
             continue
-        patient_table.add_row(f"[dim]{key}[/]", _fmt(value))
+        patient_table.add_row(f"[dim]{key}[/]", escape(_fmt(value)))
     out.print(Panel(patient_table, title=title, subtitle="validated input", expand=False))
 
     findings = p.get("findings") or []
     if findings:
-        t = Table(title="Imaging findings", show_lines=False)
-        keys = sorted({k for f in findings for k, v in f.items() if v is not None})
-        keys.sort(key=lambda k: (k not in ("modality", "result"), k))
-        for k in keys:
-            t.add_column(k)
-        for f in findings:
-            t.add_row(*[_fmt(f.get(k)) for k in keys])
+        t = Table(title="Imaging findings")
+        t.add_column("")
+        for i, f in enumerate(findings, start=1):
+            t.add_column(f"#{i} {f.get('modality', '')}")
+        fields = [k for k in dict.fromkeys(k for f in findings for k in f) if k != "modality"]
+        for k in fields:
+            if any(f.get(k) is not None for f in findings):
+                t.add_row(f"[dim]{k}[/]", *[escape(_fmt(f.get(k))) for f in findings])
         out.print(t)
     if p.get("cardiac"):
         c = Table.grid(padding=(0, 2))
         for key, value in p["cardiac"].items():
             if value is not None:
-                c.add_row(f"[dim]{key}[/]", _fmt(value))
+                c.add_row(f"[dim]{key}[/]", escape(_fmt(value)))
         out.print(Panel(c, title="Cardiac context", expand=False))
 
     if a.evidence_on_file:
         t = Table(title="Accuracy evidence on file for these modalities")
-        for col in ("record", "modality", "audit", "source", "note"):
+        for col in ("record", "audit", "source", "first problem"):
             t.add_column(col, overflow="fold")
         for e in a.evidence_on_file:
-            note = e.audit_messages[0] if e.audit_messages else ""
-            t.add_row(e.record_id, e.modality or "", f"[{_STATUS_STYLE[e.audit_status]}]{e.audit_status}[/]",
-                      f"{e.citation}, {e.location}", note)
+            problem = _shorten(e.audit_messages[0]) if e.audit_messages else ""
+            t.add_row(e.record_id, f"[{_STATUS_STYLE[e.audit_status]}]{e.audit_status}[/]",
+                      escape(f"{e.citation}, {e.location}"), escape(problem))
         out.print(t)
+        out.print("[dim]Details of a record: imln evidence show RECORD_ID[/]")
     for note in a.notes:
-        out.print(f"[dim]• {note}[/]")
+        out.print(f"[dim]• {escape(note)}[/]")
+
+
+def _shorten(text: str, limit: int = 110) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _fmt(value: object) -> str:
+    if value is None:
+        return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict):
@@ -184,8 +193,8 @@ def evidence_list(
     for r in records:
         values = ", ".join(f"{k} {v.printed}" for k, v in list(r.values.items())[:3])
         st = audit[r.id].status
-        t.add_row(r.id, r.kind.value, r.measures, values, evidence.reference(r.citation).label
-                  if r.citation in evidence.references else r.citation, f"[{_STATUS_STYLE[st]}]{st}[/]")
+        source = evidence.references[r.citation].label if r.citation in evidence.references else r.citation
+        t.add_row(r.id, r.kind.value, r.measures, escape(values), escape(source), f"[{_STATUS_STYLE[st]}]{st}[/]")
     out.print(t)
 
 
@@ -224,24 +233,24 @@ def evidence_show(
         })
         return
     grid = Table.grid(padding=(0, 2))
-    grid.add_row("[dim]statement[/]", record.statement)
+    grid.add_row("[dim]statement[/]", escape(record.statement))
     for name, v in record.values.items():
         ci = f" (95% CI {v.ci95[0]}–{v.ci95[1]})" if v.ci95 else ""
-        grid.add_row(f"[dim]{name}[/]", f"{v.printed}{ci} [dim]{v.unit.value}[/]")
+        grid.add_row(f"[dim]{name}[/]", f"{escape(v.printed + ci)} [dim]{v.unit.value}[/]")
     grid.add_row("[dim]level / setting[/]", f"{record.level.value} / {record.setting.value}")
-    grid.add_row("[dim]population[/]", record.population)
-    grid.add_row("[dim]obtained[/]", record.obtained.value + (f" ({record.review_ref})" if record.review_ref else ""))
+    grid.add_row("[dim]population[/]", escape(record.population))
+    grid.add_row("[dim]obtained[/]", escape(record.obtained.value + (f" ({record.review_ref})" if record.review_ref else "")))
     if record.derivation:
-        grid.add_row("[dim]derivation[/]", record.derivation)
-    grid.add_row("[dim]where[/]", record.location)
+        grid.add_row("[dim]derivation[/]", escape(record.derivation))
+    grid.add_row("[dim]where[/]", escape(record.location))
     if ref:
-        grid.add_row("[dim]source[/]", f"{', '.join(ref.authors)}. {ref.title}. {ref.journal or ''} {ref.year or ''}"
-                     + (f" {ref.url}" if ref.url else ""))
+        grid.add_row("[dim]source[/]", escape(f"{', '.join(ref.authors)}. {ref.title}. {ref.journal or ''} "
+                                              f"{ref.year or ''}" + (f" {ref.url}" if ref.url else "")))
     for c in record.caveats:
-        grid.add_row("[dim]caveat[/]", c)
+        grid.add_row("[dim]caveat[/]", escape(c))
     a = audit[record.id]
     for r in a.results:
-        grid.add_row(f"[{_STATUS_STYLE[r.status]}]{r.status}[/] [dim]{r.check}[/]", r.message)
+        grid.add_row(f"[{_STATUS_STYLE[r.status]}]{r.status}[/] [dim]{r.check}[/]", escape(r.message))
     out.print(Panel(grid, title=f"{record.id} ({record.kind.value})", subtitle=evidence.files.get(record.id, "")))
 
 
@@ -264,7 +273,7 @@ def evidence_audit(
             if show is not None and a.status != show.value:
                 continue
             t.add_row(a.id, f"[{_STATUS_STYLE[a.status]}]{a.status}[/]", str(len(a.results)),
-                      "\n".join(a.messages))
+                      escape("\n".join(a.messages)))
         out.print(t)
     if strict and audit.summary["fail"]:
         raise typer.Exit(1)

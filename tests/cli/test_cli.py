@@ -76,6 +76,7 @@ class TestAssess:
         result = run("assess", str(bad))
         assert result.exit_code == 2
         assert "tumor_size_mm" in result.stderr
+        assert "[allowed: >0–200 mm]" in result.stderr  # brackets survive the terminal renderer
         assert "Traceback" not in result.output + result.stderr
 
     def test_invalid_patient_json_error_is_machine_readable(self, tmp_path):
