@@ -217,3 +217,30 @@ class TestSelection:
         records, report = self._report()
         with pytest.raises(ValueError, match=r"\[0, 1\]"):
             select_records(records, report, "downweight", failed_weight=2)
+
+
+class TestDirectionRules:
+    def _assoc(self, rid, direction, analysis=None, citation="src2020"):
+        return make_record(id=rid, kind="association", factor="tumor_size_larger", direction=direction,
+                           citation=citation, stratum={"analysis": analysis} if analysis else {}, values={})
+
+    def test_univariable_effect_lost_after_adjustment_is_not_a_conflict(self):
+        uni = self._assoc("uni", "increases", "univariable")
+        multi = self._assoc("multi", "no_effect", "multivariable")
+        report = audit_evidence(make_base(uni, multi))
+        assert report["uni"].status == "pass" and report["multi"].status == "pass"
+
+    def test_opposite_signs_conflict_whatever_the_analysis(self):
+        a = self._assoc("rec-a", "increases", "univariable")
+        b = self._assoc("rec-b", "decreases", "multivariable", citation="other2018")
+        report = audit_evidence(make_base(a, b, references=[make_reference(), make_reference("other2018")]))
+        assert report["rec-a"].status == "warn"
+
+    def test_two_effect_estimates_of_different_factors_are_not_a_conflict(self):
+        """One paper's OR for inner location (5.9) and for ALN+ (4.4) are different quantities."""
+        inner = make_record(id="or-inner", kind="effect_estimate", factor="tumor_site_inner",
+                            values={"odds_ratio": {"printed": "5.9", "unit": "ratio"}})
+        aln = make_record(id="or-aln", kind="effect_estimate", factor="axillary_node_positive",
+                          values={"odds_ratio": {"printed": "4.4", "unit": "ratio"}})
+        report = audit_evidence(make_base(inner, aln))
+        assert report["or-inner"].status == "pass" and report["or-aln"].status == "pass"

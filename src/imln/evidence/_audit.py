@@ -419,6 +419,7 @@ def _quantity_key(record: EvidenceRecord) -> tuple:
         record.level.value,
         record.modality.value if record.modality else None,
         record.criterion,
+        record.factor,
     )
 
 
@@ -509,11 +510,23 @@ def _direction(record: EvidenceRecord, ctx: _Context, _: RecordAudit) -> CheckRe
         return None
     name = "direction_agrees_across_sources"
     others = [r for r in ctx.by_factor[(record.factor or "", record.measures)] if r.id != record.id]
-    opposed = [r for r in others if r.direction != record.direction]
+    opposed = [r for r in others if _directions_conflict(record, r)]
     if opposed:
         detail = ", ".join(f"{r.id} says {r.direction}" for r in opposed)
         return _warn(name, f"this record says {record.factor} {record.direction} {record.measures}; {detail}")
     return _ok(name, f"{len(others)} other source(s) agree on the direction" if others else "no other source")
+
+
+def _directions_conflict(a: EvidenceRecord, b: EvidenceRecord) -> bool:
+    """Opposite signs always conflict; 'no effect' conflicts only within the same kind of analysis."""
+    if a.direction == b.direction:
+        return False
+    if {a.direction, b.direction} == {"increases", "decreases"}:
+        return True
+    analysis_a, analysis_b = a.stratum.get("analysis"), b.stratum.get("analysis")
+    if analysis_a and analysis_b and analysis_a != analysis_b:
+        return False  # e.g. univariable association lost after adjustment
+    return not (_same_source(a, b) and a.stratum != b.stratum)
 
 
 # --------------------------------------------------------------------------- driver
