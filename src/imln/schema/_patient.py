@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from imln.evidence import Modality  # one vocabulary for findings and evidence
 from imln.schema._errors import Conflict, Problem, short_repr
 
 __all__ = [
@@ -127,18 +128,6 @@ class Setting(StrEnum):
     after_nac = "after_nac"
     after_surgery = "after_surgery"
     follow_up = "follow_up"
-
-
-class Modality(StrEnum):
-    """Imaging modality of a finding (same values as ``imln.evidence.Modality``)."""
-
-    us = "us"
-    ct = "ct"
-    mri = "mri"
-    pet_ct = "pet_ct"
-    pet_mri = "pet_mri"
-    lymphoscintigraphy = "lymphoscintigraphy"
-    spect_ct = "spect_ct"
 
 
 class Result(StrEnum):
