@@ -95,10 +95,10 @@ class TestProportions:
         """155/216 = 71.76%: '71.8%' passes, '72.8%' fails."""
         good = make_record(id="good", values={
             "events": {"printed": "155", "unit": "count"}, "total": {"printed": "216", "unit": "count"},
-            "percent": {"printed": "71.8%", "unit": "percent", "denominator": "total"}})
+            "percent": {"printed": "71.8%", "unit": "percent", "numerator": "events", "denominator": "total"}})
         bad = make_record(id="bad", measures="other", values={
             "events": {"printed": "155", "unit": "count"}, "total": {"printed": "216", "unit": "count"},
-            "percent": {"printed": "72.8%", "unit": "percent", "denominator": "total"}})
+            "percent": {"printed": "72.8%", "unit": "percent", "numerator": "events", "denominator": "total"}})
         report = audit_evidence(make_base(good, bad))
         assert _result(report, "good", "percent_denominators").status == "pass"
         assert _result(report, "bad", "percent_denominators").status == "fail"
@@ -244,3 +244,41 @@ class TestDirectionRules:
                           values={"odds_ratio": {"printed": "4.4", "unit": "ratio"}})
         report = audit_evidence(make_base(inner, aln))
         assert report["or-inner"].status == "pass" and report["or-aln"].status == "pass"
+
+
+class TestBounds:
+    def _quote(self, rid, printed, ref):
+        return make_record(id=rid, measures="imn_recurrence", obtained="quoted_by_review", review_ref=ref,
+                           values={"percent": {"printed": printed, "unit": "percent"}})
+
+    def test_point_inside_a_printed_bound_is_consistent(self):
+        summary = self._quote("summary", "< 1.5%", "[12]")
+        row = self._quote("row", "0.2%", "[12]")
+        report = audit_evidence(make_base(summary, row))
+        assert _result(report, "row", "duplicates_and_conflicts").status == "pass"
+
+    def test_point_outside_a_printed_bound_conflicts(self):
+        summary = self._quote("summary", "< 1.5%", "[12]")
+        row = self._quote("row", "2.0%", "[12]")
+        report = audit_evidence(make_base(summary, row))
+        assert _result(report, "row", "duplicates_and_conflicts").status == "fail"
+
+    def test_summary_over_many_references_is_not_compared_with_one_of_them(self):
+        summary = self._quote("summary", "< 1.5%", "[12, 67–71]")
+        row = self._quote("row", "2.0%", "[67]")
+        report = audit_evidence(make_base(summary, row))
+        assert _result(report, "row", "duplicates_and_conflicts").message.startswith("no other record")
+
+
+def test_truncated_percentage_is_a_warning_and_an_unexplained_one_a_failure():
+    """28/2057 = 1.361%: '1.3%' is the truncation (warn); 82/712 = 11.517%: '11.4%' is neither (fail)."""
+    trunc = make_record(id="trunc", values={
+        "events": {"printed": "28", "unit": "count"}, "total": {"printed": "2,057", "unit": "count"},
+        "percent": {"printed": "1.3%", "unit": "percent", "numerator": "events", "denominator": "total"}})
+    wrong = make_record(id="wrong", measures="other", values={
+        "events": {"printed": "82", "unit": "count"}, "total": {"printed": "712", "unit": "count"},
+        "percent": {"printed": "11.4%", "unit": "percent", "numerator": "events", "denominator": "total"}})
+    report = audit_evidence(make_base(trunc, wrong))
+    assert _result(report, "trunc", "percent_denominators").status == "warn"
+    assert "truncated" in _result(report, "trunc", "percent_denominators").message
+    assert _result(report, "wrong", "percent_denominators").status == "fail"

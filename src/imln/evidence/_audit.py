@@ -214,16 +214,20 @@ def _percent_denominators(record: EvidenceRecord, ctx: _Context, _: RecordAudit)
     pairs = [(n, v, d) for n, v, d in pairs if v.unit in (Unit.percent, Unit.proportion) and v.qualifier is None]
     if not pairs:
         return None
-    problems, notes = [], []
-    events = record.values.get("events")
+    problems, notes, truncated = [], [], []
     for name, value, denom in pairs:
         n = int(denom.number)
-        if events is not None and denom is not events and name in ("percent", "proportion"):
-            k = int(events.number)
+        if value.numerator is not None:
+            numerator = record.values[value.numerator]
+            k = int(numerator.number)
             if k > n:
-                problems.append(f"events {events.printed} exceed the denominator {denom.printed}")
+                problems.append(f"{value.numerator} {numerator.printed} exceeds its denominator {denom.printed}")
             elif not fraction_matches(k, n, value):
-                problems.append(f"{name}={value.printed} but {k}/{n} = {100 * k / n:.3g}%")
+                exact = f"{100 * k / n:.{value.decimals + 2}f}%"
+                if _truncates_to(k, n, value):
+                    truncated.append(f"{name}={value.printed} is {k}/{n} = {exact} truncated, not rounded")
+                else:
+                    problems.append(f"{name}={value.printed} but {k}/{n} = {exact}")
             else:
                 notes.append(f"{name}={value.printed} = {k}/{n}")
             continue
@@ -233,8 +237,17 @@ def _percent_denominators(record: EvidenceRecord, ctx: _Context, _: RecordAudit)
         else:
             notes.append(f"{name}={value.printed} is attainable as {feasible[0]}/{n}")
     if problems:
-        return _fail("percent_denominators", "; ".join(problems))
+        return _fail("percent_denominators", "; ".join(problems + truncated))
+    if truncated:
+        return _warn("percent_denominators", "; ".join(truncated))
     return _ok("percent_denominators", "; ".join(notes))
+
+
+def _truncates_to(numerator: int, denominator: int, printed: EvidenceValue) -> bool:
+    """Whether the printed rate is the exact rate cut (not rounded) at the printed precision."""
+    scale = 10**printed.decimals
+    exact = numerator / denominator * (100 if printed.unit is Unit.percent else 1)
+    return math.isclose(math.floor(exact * scale + 1e-9) / scale, printed.number, abs_tol=1e-9)
 
 
 @_check("accuracy_between_sensitivity_and_specificity")
@@ -380,6 +393,32 @@ def _same_source(a: EvidenceRecord, b: EvidenceRecord) -> bool:
     return False
 
 
+def _same_statement_source(a: EvidenceRecord, b: EvidenceRecord) -> bool:
+    """Stricter than _same_source: quoted figures must cite exactly the same references."""
+    if a.primary_citation or b.primary_citation:
+        return _same_source(a, b)
+    if a.citation != b.citation:
+        return False
+    return _ref_numbers(a.review_ref) == _ref_numbers(b.review_ref)
+
+
+def _compare_values(a: EvidenceValue, b: EvidenceValue) -> Literal["same", "differ", "bound_ok", "skip"]:
+    """Compare two printed values at their precision; an inequality is checked as a bound."""
+    if a.unit != b.unit:
+        return "differ"
+    tol = max(a.rounding_halfwidth, b.rounding_halfwidth) + 1e-9
+    qa, qb = a.qualifier, b.qualifier
+    if qa == "~" or qb == "~" or (qa and qb):
+        return "skip"
+    if qa or qb:
+        bound, point = (a, b) if qa else (b, a)
+        q, x, limit = bound.qualifier, point.number, bound.number
+        holds = {"<": x < limit + tol, "<=": x <= limit + tol, "≤": x <= limit + tol,
+                 ">": x > limit - tol, ">=": x >= limit - tol, "≥": x >= limit - tol}[q]
+        return "bound_ok" if holds else "differ"
+    return "same" if abs(a.number - b.number) <= tol else "differ"
+
+
 @_check("ppv_reported_as_sensitivity")
 def _ppv_as_sensitivity(record: EvidenceRecord, ctx: _Context, _: RecordAudit) -> CheckResult | None:
     sens = record.values.get("sensitivity")
@@ -426,24 +465,16 @@ def _quantity_key(record: EvidenceRecord) -> tuple:
 @_check("duplicates_and_conflicts")
 def _duplicates(record: EvidenceRecord, ctx: _Context, _: RecordAudit) -> CheckResult | None:
     name = "duplicates_and_conflicts"
-    peers = [r for r in ctx.by_quantity[_quantity_key(record)] if r.id != record.id and _same_source(record, r)]
-    peers += [
-        r
-        for r in ctx.by_quantity[_quantity_key(record)]
-        if r.id != record.id and r not in peers and r.source_key == record.source_key
+    peers = [
+        r for r in ctx.by_quantity[_quantity_key(record)] if r.id != record.id and _same_statement_source(record, r)
     ]
     if not peers:
         return _ok(name, "no other record of the same quantity from the same source")
     results = []
     for other in peers:
-        common = sorted(set(record.values) & set(other.values))
-        differing = [
-            n
-            for n in common
-            if abs(record.values[n].number - other.values[n].number)
-            > max(record.values[n].rounding_halfwidth, other.values[n].rounding_halfwidth) + 1e-9
-            or record.values[n].unit != other.values[n].unit
-        ]
+        verdicts = {n: _compare_values(record.values[n], other.values[n]) for n in set(record.values) & set(other.values)}
+        common = sorted(n for n, v in verdicts.items() if v != "skip")
+        differing = [n for n in common if verdicts[n] == "differ"]
         if differing:
             detail = ", ".join(f"{n} {record.values[n].printed} vs {other.values[n].printed}" for n in differing)
             if record.obtained is Obtained.primary and other.obtained is Obtained.quoted_by_review:
@@ -452,6 +483,8 @@ def _duplicates(record: EvidenceRecord, ctx: _Context, _: RecordAudit) -> CheckR
                 results.append(_fail(name, f"disagrees with the primary source ({other.id}: {detail})"))
             else:
                 results.append(_fail(name, f"conflicts with {other.id} from the same source: {detail}"))
+        elif common and all(verdicts[n] == "bound_ok" for n in common):
+            results.append(_ok(name, f"consistent with the bound in {other.id}"))
         elif not common:
             continue
         elif record.obtained != other.obtained:

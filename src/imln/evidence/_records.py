@@ -122,6 +122,9 @@ class EvidenceValue(BaseModel):
     printed: str = Field(description="The number exactly as printed, e.g. '78.57%', '1,679', '< 1.5%'.")
     unit: Unit
     ci95: tuple[str, str] | None = Field(default=None, description="95% CI bounds as printed.")
+    numerator: str | None = Field(
+        default=None, description="Name of the count value in the same record that this percentage counts."
+    )
     denominator: str | None = Field(
         default=None, description="Name of the count value in the same record that this percentage is of."
     )
@@ -273,8 +276,12 @@ class EvidenceRecord(BaseModel):
             if not any(name in self.values for name in group):
                 raise ValueError(f"a {self.kind.value} record needs one of the values {list(group)}")
         for name, value in self.values.items():
-            if value.denominator is not None and value.denominator not in self.values:
-                raise ValueError(f"value {name!r} names denominator {value.denominator!r}, which is not in values")
+            for role in ("numerator", "denominator"):
+                ref = getattr(value, role)
+                if ref is not None and ref not in self.values:
+                    raise ValueError(f"value {name!r} names {role} {ref!r}, which is not in values")
+            if value.numerator is not None and value.denominator is None:
+                raise ValueError(f"value {name!r} names a numerator but no denominator")
         if self.formula is not None and self.formula.target not in self.values:
             raise ValueError(f"formula target {self.formula.target!r} is not in values")
         return self
