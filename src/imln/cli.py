@@ -26,6 +26,8 @@ from imln.evidence import (
     EvidenceBase,
     EvidenceError,
     EvidenceRecord,
+    Kind,
+    Modality,
     audit_evidence,
     load_evidence,
 )
@@ -172,8 +174,8 @@ class StatusFilter(StrEnum):
 
 @evidence_app.command("list")
 def evidence_list(
-    kind: Annotated[str | None, typer.Option(help="Only records of this kind, e.g. diagnostic_accuracy.")] = None,
-    modality: Annotated[str | None, typer.Option(help="Only records for this modality, e.g. mri.")] = None,
+    kind: Annotated[Kind | None, typer.Option(help="Only records of this kind.")] = None,
+    modality: Annotated[Modality | None, typer.Option(help="Only records for this modality.")] = None,
     status: Annotated[StatusFilter | None, typer.Option(help="Only records with this audit status.")] = None,
     as_json: JsonFlag = False,
     data_dir: DataDir = None,
@@ -188,13 +190,13 @@ def evidence_list(
         _print_json([_record_summary(r, audit) for r in records])
         return
     t = Table(title=f"Evidence {evidence.version}: {len(records)} of {len(evidence)} records")
-    for col in ("id", "kind", "measures", "value(s)", "source", "audit"):
+    for col in ("id", "measures", "value(s)", "source", "audit"):
         t.add_column(col, overflow="fold")
     for r in records:
         values = ", ".join(f"{k} {v.printed}" for k, v in list(r.values.items())[:3])
         st = audit[r.id].status
         source = evidence.references[r.citation].label if r.citation in evidence.references else r.citation
-        t.add_row(r.id, r.kind.value, r.measures, escape(values), escape(source), f"[{_STATUS_STYLE[st]}]{st}[/]")
+        t.add_row(r.id, r.measures, escape(values), escape(source), f"[{_STATUS_STYLE[st]}]{st}[/]")
     out.print(t)
 
 

@@ -106,3 +106,9 @@ def test_console_script_runs_as_a_module():
                           capture_output=True, text=True, check=False, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["summary"]["records"] == len(load_evidence())
+
+
+def test_unknown_kind_is_refused_with_the_allowed_values():
+    result = run("evidence", "list", "--kind", "nonsense")
+    assert result.exit_code == 2
+    assert "diagnostic_accuracy" in result.output
