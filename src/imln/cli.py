@@ -246,8 +246,7 @@ def evidence_show(
         grid.add_row("[dim]derivation[/]", escape(record.derivation))
     grid.add_row("[dim]where[/]", escape(record.location))
     if ref:
-        grid.add_row("[dim]source[/]", escape(f"{', '.join(ref.authors)}. {ref.title}. {ref.journal or ''} "
-                                              f"{ref.year or ''}" + (f" {ref.url}" if ref.url else "")))
+        grid.add_row("[dim]source[/]", escape(ref.formatted))
     for c in record.caveats:
         grid.add_row("[dim]caveat[/]", escape(c))
     a = audit[record.id]

@@ -108,3 +108,17 @@ def test_digest_changes_when_a_number_changes(tmp_path: Path):
     text = (tmp_path / "imaging_accuracy.yaml").read_text().replace('"78.57%"', '"78.58%"')
     (tmp_path / "imaging_accuracy.yaml").write_text(text)
     assert load_evidence(tmp_path).digest != before
+
+
+def test_reference_text_uses_only_fields_that_were_read():
+    from imln.evidence import Reference
+
+    full = Reference(key="darby2013", authors=["Darby SC", "Ewertz M"], title="Risk of ischemic heart disease",
+                     journal="N Engl J Med", year=2013, volume="368", issue="11", pages="987-998",
+                     doi="10.1056/NEJMoa1209825", access="abstract")
+    assert full.formatted == ("Darby SC, Ewertz M. Risk of ischemic heart disease. N Engl J Med 2013;368(11):987-998. "
+                              "doi:10.1056/NEJMoa1209825")
+    assert full.label == "Darby et al. 2013"
+    bare = Reference(key="x", title="Sonography of IM nodes", journal="AJR", year=2015, access="abstract")
+    assert bare.formatted == "Sonography of IM nodes. AJR 2015."
+    assert bare.label == "AJR 2015"

@@ -303,7 +303,7 @@ class Reference(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     key: str
-    authors: list[str] = Field(min_length=1)
+    authors: list[str] = Field(default_factory=list, description="As read; empty when no author list was read.")
     title: str
     journal: str | None = None
     year: int | None = Field(default=None, ge=1900, le=2100)
@@ -326,10 +326,28 @@ class Reference(BaseModel):
 
     @property
     def label(self) -> str:
-        first = self.authors[0].split()[0] if self.authors else "?"
-        etal = " et al." if len(self.authors) > 1 else ""
+        """Short label: 'Darby et al. 2013', or journal and year when no author was read."""
         year = f" {self.year}" if self.year else ""
-        return f"{first}{etal}{year}"
+        if not self.authors:
+            return f"{self.journal or self.title[:40]}{year}"
+        etal = " et al." if len(self.authors) > 1 else ""
+        return f"{self.authors[0].split()[0]}{etal}{year}"
+
+    @property
+    def formatted(self) -> str:
+        """Vancouver-like citation text with only the fields that were read."""
+        parts = [", ".join(self.authors) if self.authors else "", self.title]
+        journal = " ".join(p for p in (self.journal, str(self.year) if self.year else None) if p)
+        if self.volume:
+            journal += f";{self.volume}" + (f"({self.issue})" if self.issue else "")
+        if self.pages:
+            journal += f":{self.pages}"
+        parts.append(journal)
+        ids = [f"doi:{self.doi}" if self.doi else "", f"PMID {self.pmid}" if self.pmid else "",
+               self.pmcid or ""]
+        text = ". ".join(p.rstrip(".") for p in parts if p) + "."
+        extra = ", ".join(i for i in ids if i)
+        return f"{text} {extra}".strip()
 
     @property
     def url(self) -> str | None:
