@@ -16,6 +16,7 @@ from imln.evidence._audit import (
     select_records,
 )
 from imln.evidence._load import EvidenceBase, EvidenceError, default_data_dir, load_evidence
+from imln.evidence._twobytwo import TwoByTwo
 from imln.evidence._records import (
     EvidenceRecord,
     EvidenceValue,
@@ -46,6 +47,7 @@ __all__ = [
     "Obtained",
     "Reference",
     "Setting",
+    "TwoByTwo",
     "Unit",
     "default_data_dir",
     "load_evidence",

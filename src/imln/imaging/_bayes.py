@@ -1,0 +1,635 @@
+"""Bayesian post-test probability of IMLN metastasis after imaging.
+
+Bayes' theorem on the odds scale: ``post_odds = pre_odds × LR`` with
+``LR+ = sens / (1 − spec)`` for a positive and ``LR− = (1 − sens) / spec`` for a
+negative result. Every number here carries its uncertainty:
+
+* sensitivity and specificity are Beta posteriors from a 2×2 table
+  (:class:`AccuracyPosterior`, Jeffreys prior Beta(0.5, 0.5) by default);
+* the pre-test probability is a point value or a Beta distribution
+  (:class:`PretestProbability`);
+* :func:`posttest_probability` and :func:`combine_tests` report an analytic point
+  estimate (posterior means plugged into Bayes' theorem) and a Monte Carlo
+  credible interval that propagates both sources of uncertainty.
+
+All Monte Carlo work is done on the log-odds scale from Gamma draws
+(a Beta(a, b) variable is G_a / (G_a + G_b)), so that 1 − spec and 1 − sens are
+drawn as accurately as spec and sens themselves and no likelihood ratio becomes
+0/0 or ∞/∞. Results record ``seed`` and ``n_draws``: the same call gives
+bit-identical numbers.
+
+These are computing functions only: they take tables and probabilities and
+return frozen result objects; loading evidence, auditing it and presenting the
+result happen elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import numpy as np
+from scipy import special, stats
+
+from imln.evidence import TwoByTwo
+
+__all__ = [
+    "JEFFREYS_PRIOR",
+    "AccuracyPosterior",
+    "PretestProbability",
+    "PosttestResult",
+    "BatchPosttestResult",
+    "posttest_probability",
+    "combine_tests",
+    "posttest_probability_batch",
+]
+
+Result = Literal["positive", "negative", "indeterminate"]
+RESULTS: tuple[str, ...] = ("positive", "negative", "indeterminate")
+
+#: Jeffreys prior Beta(0.5, 0.5) for a binomial proportion: invariant under
+#: reparameterisation, and its equal-tailed intervals have close to nominal
+#: frequentist coverage even for small tables (Brown, Cai & DasGupta 2001).
+JEFFREYS_PRIOR: tuple[float, float] = (0.5, 0.5)
+
+DEFAULT_SEED = 20261124
+DEFAULT_DRAWS = 20_000
+
+CORRELATION_WARNING = (
+    "tests combined under conditional independence (likelihood ratios multiplied); "
+    "correlated tests, e.g. CT and PET/CT of the same node, overstate certainty"
+)
+
+
+# --------------------------------------------------------------------------- argument constraints
+
+
+@dataclass(frozen=True)
+class _Interval:
+    """An allowed range of a real or integer argument, written as in the error message."""
+
+    low: float
+    high: float
+    closed: Literal["both", "left", "right", "neither"]
+    integer: bool = False
+
+    def __str__(self) -> str:
+        left = "[" if self.closed in ("both", "left") else "("
+        right = "]" if self.closed in ("both", "right") else ")"
+        return f"{left}{_fmt(self.low)}, {_fmt(self.high)}{right}"
+
+    def contains(self, value: float) -> bool:
+        above = value >= self.low if self.closed in ("both", "left") else value > self.low
+        below = value <= self.high if self.closed in ("both", "right") else value < self.high
+        return bool(above and below)
+
+    def check(self, name: str, value: object) -> None:
+        kind = "an integer" if self.integer else "a number"
+        wanted = numbers.Integral if self.integer else numbers.Real
+        # NaN fails every comparison in contains(), so it is refused with the same message.
+        if isinstance(value, bool) or not isinstance(value, wanted) or not self.contains(float(value)):
+            raise ValueError(f"{name} must be {kind} in {self}; got {value!r}")
+
+
+def _fmt(x: float) -> str:
+    return "inf" if x == math.inf else f"{x:g}"
+
+
+_PROBABILITY = _Interval(0, 1, "neither")
+_POSITIVE = _Interval(0, math.inf, "neither")
+_COUNT = _Interval(0, math.inf, "left", integer=True)
+
+#: argument name -> allowed range (checked by :func:`_check`).
+_CONSTRAINTS: dict[str, _Interval] = {
+    "pretest": _PROBABILITY,
+    "pretest.mean": _PROBABILITY,
+    "pretest.lower": _PROBABILITY,
+    "pretest.upper": _PROBABILITY,
+    "pretest.alpha": _POSITIVE,
+    "pretest.beta": _POSITIVE,
+    "level": _PROBABILITY,
+    "prior[0]": _POSITIVE,
+    "prior[1]": _POSITIVE,
+    "n_draws": _Interval(2, math.inf, "left", integer=True),
+    "seed": _Interval(0, math.inf, "left", integer=True),
+    "table.tp": _COUNT,
+    "table.fn": _COUNT,
+    "table.tn": _COUNT,
+    "table.fp": _COUNT,
+}
+
+
+def _check(name: str, value: object) -> None:
+    _CONSTRAINTS[name].check(name, value)
+
+
+def _check_result(value: object, name: str = "result") -> str:
+    if not isinstance(value, str) or value not in RESULTS:
+        raise ValueError(f"{name} must be one of {', '.join(repr(r) for r in RESULTS)}; got {value!r}")
+    return value
+
+
+# --------------------------------------------------------------------------- accuracy
+
+
+@dataclass(frozen=True)
+class AccuracyPosterior:
+    """Beta posteriors of sensitivity and specificity from one 2×2 table.
+
+    With prior Beta(a, b) on each proportion (``prior=(a, b)``; Jeffreys
+    Beta(0.5, 0.5) by default)::
+
+        sens ~ Beta(tp + a, fn + b)        spec ~ Beta(tn + a, fp + b)
+
+    ``source`` names the evidence record the table comes from, for reporting.
+    A table with no diseased (tp + fn = 0) or no non-diseased (tn + fp = 0)
+    subjects carries no information on sensitivity or specificity and is refused.
+    """
+
+    table: TwoByTwo
+    prior: tuple[float, float] = JEFFREYS_PRIOR
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.table, TwoByTwo):
+            raise ValueError(f"table must be a TwoByTwo; got {type(self.table).__name__}")
+        for name in ("tp", "fn", "tn", "fp"):
+            _check(f"table.{name}", getattr(self.table, name))
+        if self.table.tp + self.table.fn == 0:
+            raise ValueError(
+                "table.tp + table.fn (diseased subjects) must be an integer in [1, inf); got 0: "
+                "the table says nothing about sensitivity"
+            )
+        if self.table.tn + self.table.fp == 0:
+            raise ValueError(
+                "table.tn + table.fp (non-diseased subjects) must be an integer in [1, inf); got 0: "
+                "the table says nothing about specificity"
+            )
+        prior = tuple(self.prior)
+        if len(prior) != 2:
+            raise ValueError(f"prior must be a pair (a, b) with a, b in (0, inf); got {self.prior!r}")
+        _check("prior[0]", prior[0])
+        _check("prior[1]", prior[1])
+        object.__setattr__(self, "prior", (float(prior[0]), float(prior[1])))
+
+    @classmethod
+    def from_table(
+        cls, table: TwoByTwo, prior: tuple[float, float] = JEFFREYS_PRIOR, source: str | None = None
+    ) -> AccuracyPosterior:
+        """Posterior from ``table`` (e.g. one of ``RecordAudit.tables``) under ``prior``."""
+        return cls(table=table, prior=prior, source=source)
+
+    @classmethod
+    def from_audit(
+        cls, audit: object, label: str | None = None, prior: tuple[float, float] = JEFFREYS_PRIOR
+    ) -> AccuracyPosterior:
+        """Posterior from the one table the audit reconstructed for a record.
+
+        ``audit`` is a :class:`~imln.evidence.RecordAudit`; ``label`` picks the
+        denominator (e.g. ``"nodes (n_imln)"``) when several were tried. Refuses
+        when no table, or more than one, agrees with the printed figures: an
+        underdetermined table is not evidence of one sensitivity. Which records
+        may be used at all is decided by :func:`~imln.evidence.select_records`.
+        """
+        tables: dict[str, list[TwoByTwo]] = getattr(audit, "tables")
+        record_id = getattr(audit, "id", None)
+        options = {label: tables.get(label, [])} if label is not None else tables
+        candidates = [t for ts in options.values() for t in ts]
+        if len(candidates) != 1:
+            raise ValueError(
+                f"record {record_id!r} must have exactly one reconstructed 2×2 table"
+                f"{'' if label is None else f' over {label!r}'}; got {len(candidates)}"
+                f" (labels: {sorted(tables)})"
+            )
+        return cls(table=candidates[0], prior=prior, source=record_id)
+
+    # Beta parameters
+    @property
+    def sensitivity_params(self) -> tuple[float, float]:
+        a, b = self.prior
+        return (self.table.tp + a, self.table.fn + b)
+
+    @property
+    def specificity_params(self) -> tuple[float, float]:
+        a, b = self.prior
+        return (self.table.tn + a, self.table.fp + b)
+
+    # posterior summaries
+    @property
+    def sensitivity_mean(self) -> float:
+        a, b = self.sensitivity_params
+        return a / (a + b)
+
+    @property
+    def specificity_mean(self) -> float:
+        a, b = self.specificity_params
+        return a / (a + b)
+
+    def sensitivity_interval(self, level: float = 0.95) -> tuple[float, float]:
+        """Equal-tailed posterior interval of sensitivity (Beta quantiles)."""
+        return _beta_interval(*self.sensitivity_params, level)
+
+    def specificity_interval(self, level: float = 0.95) -> tuple[float, float]:
+        """Equal-tailed posterior interval of specificity (Beta quantiles)."""
+        return _beta_interval(*self.specificity_params, level)
+
+    def lr_positive(self) -> float:
+        """LR+ = sens / (1 − spec) at the posterior means."""
+        a, b = self.specificity_params
+        return self.sensitivity_mean / (b / (a + b))
+
+    def lr_negative(self) -> float:
+        """LR− = (1 − sens) / spec at the posterior means."""
+        a, b = self.sensitivity_params
+        return (b / (a + b)) / self.specificity_mean
+
+    def lr(self, result: str) -> float:
+        """The likelihood ratio of ``result`` at the posterior means (1 for indeterminate)."""
+        result = _check_result(result)
+        return {"positive": self.lr_positive, "negative": self.lr_negative}.get(result, lambda: 1.0)()
+
+    def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` joint posterior draws ``(sens, spec)`` (independent Betas)."""
+        g_tp, g_fn, g_tn, g_fp = self._gammas(n, rng)
+        return g_tp / (g_tp + g_fn), g_tn / (g_tn + g_fp)
+
+    def _gammas(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """Gamma draws behind sens = G_tp/(G_tp+G_fn) and spec = G_tn/(G_tn+G_fp), in that order."""
+        _check("n_draws", n)
+        shapes = (*self.sensitivity_params, *self.specificity_params)
+        return tuple(rng.standard_gamma(shape, size=n) for shape in shapes)
+
+    def _log_lr_draws(self, result: str, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Per-draw log LR of ``result``, exact in the tails (no 1 − x cancellation)."""
+        g_tp, g_fn, g_tn, g_fp = self._gammas(n, rng)
+        log_sens_total = np.log(g_tp + g_fn)
+        log_spec_total = np.log(g_tn + g_fp)
+        if result == "positive":  # log sens − log(1 − spec)
+            return (np.log(g_tp) - log_sens_total) - (np.log(g_fp) - log_spec_total)
+        # log(1 − sens) − log spec
+        return (np.log(g_fn) - log_sens_total) - (np.log(g_tn) - log_spec_total)
+
+
+def _beta_interval(a: float, b: float, level: float) -> tuple[float, float]:
+    _check("level", level)
+    tail = (1 - level) / 2
+    lo, hi = stats.beta.ppf([tail, 1 - tail], a, b)
+    return (float(lo), float(hi))
+
+
+# --------------------------------------------------------------------------- pre-test probability
+
+
+@dataclass(frozen=True)
+class PretestProbability:
+    """Pre-test probability of IMLN metastasis: a point value or a Beta distribution.
+
+    Build with :meth:`from_point` (no uncertainty), :meth:`from_beta`
+    (``alpha``, ``beta``) or :meth:`from_interval` (a mean and a 95% interval,
+    converted to a Beta by matching mean and variance). A plain float passed as
+    ``pretest`` to the functions of this module means :meth:`from_point`.
+    """
+
+    mean: float
+    alpha: float | None = None
+    beta: float | None = None
+    method: Literal["point", "beta", "mean_interval"] = "point"
+
+    def __post_init__(self) -> None:
+        _check("pretest.mean", self.mean)
+        if (self.alpha is None) != (self.beta is None):
+            raise ValueError("pretest.alpha and pretest.beta must be given together")
+        if self.alpha is not None:
+            _check("pretest.alpha", self.alpha)
+            _check("pretest.beta", self.beta)
+            implied = self.alpha / (self.alpha + self.beta)  # type: ignore[operator]
+            if not math.isclose(implied, self.mean, rel_tol=1e-9):
+                raise ValueError(f"pretest.mean must equal alpha / (alpha + beta) = {implied:g}; got {self.mean!r}")
+
+    @classmethod
+    def from_point(cls, probability: float) -> PretestProbability:
+        """A known pre-test probability in (0, 1), without uncertainty."""
+        _check("pretest", probability)
+        return cls(mean=float(probability))
+
+    @classmethod
+    def from_beta(cls, alpha: float, beta: float) -> PretestProbability:
+        """Pre-test probability ~ Beta(alpha, beta), alpha, beta in (0, inf)."""
+        _check("pretest.alpha", alpha)
+        _check("pretest.beta", beta)
+        return cls(mean=alpha / (alpha + beta), alpha=float(alpha), beta=float(beta), method="beta")
+
+    @classmethod
+    def from_interval(cls, mean: float, lower: float, upper: float, level: float = 0.95) -> PretestProbability:
+        """Beta matched to a reported mean and equal-tailed interval (method of moments).
+
+        The interval is read as mean ± z·sd with z = Φ⁻¹(1 − (1 − level)/2)
+        (1.96 for 95%), so sd = (upper − lower) / (2z). The Beta with that mean m
+        and variance v = sd² has ``alpha + beta = m(1 − m)/v − 1``,
+        ``alpha = m(alpha + beta)``. Only the mean and the width are matched: the
+        Beta's own interval reproduces a roughly symmetric input interval to
+        about 0.01 on the probability scale; an asymmetric one is not
+        reproduced exactly (check :meth:`interval`). Refused when the interval
+        is too wide for any Beta with that mean (v ≥ m(1 − m)).
+        """
+        for name, value in (("pretest.mean", mean), ("pretest.lower", lower), ("pretest.upper", upper)):
+            _check(name, value)
+        _check("level", level)
+        if not lower < mean < upper:
+            raise ValueError(
+                f"pretest interval must satisfy lower < mean < upper; got {lower!r} < {mean!r} < {upper!r}"
+            )
+        z = stats.norm.ppf(1 - (1 - level) / 2)
+        variance = ((upper - lower) / (2 * z)) ** 2
+        if variance >= mean * (1 - mean):
+            raise ValueError(
+                f"pretest interval ({lower!r}, {upper!r}) is too wide for a Beta with mean {mean!r}: "
+                f"implied variance {variance:.4g} must be in (0, mean(1 − mean) = {mean * (1 - mean):.4g})"
+            )
+        total = mean * (1 - mean) / variance - 1
+        alpha, beta = float(mean * total), float((1 - mean) * total)
+        return cls(mean=float(mean), alpha=alpha, beta=beta, method="mean_interval")
+
+    @property
+    def is_point(self) -> bool:
+        return self.alpha is None
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        """Equal-tailed interval of the pre-test probability ((mean, mean) for a point value)."""
+        if self.is_point:
+            _check("level", level)
+            return (self.mean, self.mean)
+        return _beta_interval(self.alpha, self.beta, level)  # type: ignore[arg-type]
+
+    def _logit_draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        if self.is_point:
+            return np.full(n, special.logit(self.mean))
+        g_a = rng.standard_gamma(self.alpha, size=n)
+        g_b = rng.standard_gamma(self.beta, size=n)
+        return np.log(g_a) - np.log(g_b)
+
+
+def _as_pretest(pretest: PretestProbability | float) -> PretestProbability:
+    if isinstance(pretest, PretestProbability):
+        return pretest
+    return PretestProbability.from_point(pretest)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- post-test probability
+
+
+@dataclass(frozen=True)
+class PosttestResult:
+    """Post-test probability after one or more imaging results.
+
+    ``point`` is analytic: Bayes' theorem with the pre-test mean and the
+    posterior means of sensitivity and specificity. ``mc_mean``, ``mc_median``
+    and ``interval`` summarise ``n_draws`` Monte Carlo draws (seeded by
+    ``seed``) that propagate the uncertainty of both the pre-test probability
+    and test accuracy; ``interval`` is the equal-tailed ``level`` credible
+    interval (percentiles of the per-draw post-test probabilities).
+    ``lr_point``/``lr_interval`` are the likelihood ratio that was applied
+    (the product over tests when several were combined).
+    """
+
+    pretest_mean: float
+    point: float
+    mc_mean: float
+    mc_median: float
+    interval: tuple[float, float]
+    lr_point: float
+    lr_interval: tuple[float, float]
+    results: tuple[str, ...]
+    sources: tuple[str | None, ...]
+    mode: Literal["single", "independent", "most_informative"]
+    level: float
+    n_draws: int
+    seed: int
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _quantiles(x: np.ndarray, level: float) -> tuple[float, float]:
+    tail = (1 - level) / 2
+    lo, hi = np.quantile(x, [tail, 1 - tail])
+    return (float(lo), float(hi))
+
+
+def _check_run(n_draws: int, seed: int, level: float) -> None:
+    _check("n_draws", n_draws)
+    _check("seed", seed)
+    _check("level", level)
+
+
+def _update(
+    pretest: PretestProbability,
+    tests: Sequence[tuple[str, AccuracyPosterior]],
+    *,
+    mode: Literal["single", "independent", "most_informative"],
+    n_draws: int,
+    seed: int,
+    level: float,
+    notes: list[str],
+) -> PosttestResult:
+    """Apply the likelihood ratios of ``tests`` (already validated) to ``pretest``."""
+    rng = np.random.default_rng(seed)
+    pre_logit = pretest._logit_draws(n_draws, rng)
+    log_lr = np.zeros(n_draws)
+    log_lr_point = 0.0
+    applied = [(r, a) for r, a in tests if r != "indeterminate"]
+    for result, accuracy in applied:
+        log_lr = log_lr + accuracy._log_lr_draws(result, n_draws, rng)
+        log_lr_point += math.log(accuracy.lr(result))
+    if applied:
+        post = special.expit(pre_logit + log_lr)
+        point = float(special.expit(special.logit(pretest.mean) + log_lr_point))
+    else:  # nothing to apply: the pre-test probability, exactly
+        post = np.full(n_draws, pretest.mean) if pretest.is_point else special.expit(pre_logit)
+        point = pretest.mean
+    lr_lo, lr_hi = _quantiles(log_lr, level)
+    return PosttestResult(
+        pretest_mean=pretest.mean,
+        point=point,
+        mc_mean=float(np.mean(post)),
+        mc_median=float(np.median(post)),
+        interval=_quantiles(post, level),
+        lr_point=math.exp(log_lr_point),
+        lr_interval=(math.exp(lr_lo), math.exp(lr_hi)),
+        results=tuple(r for r, _ in tests),
+        sources=tuple(a.source for _, a in tests),
+        mode=mode,
+        level=level,
+        n_draws=n_draws,
+        seed=seed,
+        notes=tuple(notes),
+    )
+
+
+def posttest_probability(
+    pretest: PretestProbability | float,
+    result: Result,
+    accuracy: AccuracyPosterior,
+    *,
+    n_draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    level: float = 0.95,
+) -> PosttestResult:
+    """Post-test probability after one imaging ``result`` of a test with ``accuracy``.
+
+    ``pretest`` is a probability in (0, 1) or a :class:`PretestProbability`;
+    ``result`` is ``"positive"``, ``"negative"`` or ``"indeterminate"`` (which
+    leaves the pre-test probability unchanged, LR = 1, and says so in ``notes``).
+    """
+    pretest = _as_pretest(pretest)
+    result = _check_result(result)  # type: ignore[assignment]
+    if not isinstance(accuracy, AccuracyPosterior):
+        raise ValueError(f"accuracy must be an AccuracyPosterior; got {type(accuracy).__name__}")
+    _check_run(n_draws, seed, level)
+    notes = []
+    if result == "indeterminate":
+        notes.append("indeterminate result: the pre-test probability is returned unchanged (LR = 1)")
+    return _update(
+        pretest, [(result, accuracy)], mode="single", n_draws=n_draws, seed=seed, level=level, notes=notes
+    )
+
+
+def combine_tests(
+    pretest: PretestProbability | float,
+    results: Sequence[tuple[Result, AccuracyPosterior]],
+    *,
+    mode: Literal["independent", "most_informative"] = "independent",
+    n_draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    level: float = 0.95,
+) -> PosttestResult:
+    """Post-test probability after several imaging results.
+
+    ``mode="independent"`` updates sequentially assuming the tests are
+    conditionally independent given nodal status (per-draw likelihood ratios
+    multiplied) and warns, in ``notes``, that correlated tests overstate
+    certainty. ``mode="most_informative"`` applies only the single test whose
+    likelihood ratio at the posterior means moves the log-odds most
+    (largest |log LR|; the first such test on a tie) and names it in ``notes``.
+    Indeterminate results contribute LR = 1.
+    """
+    pretest = _as_pretest(pretest)
+    if mode not in ("independent", "most_informative"):
+        raise ValueError(f"mode must be one of 'independent', 'most_informative'; got {mode!r}")
+    if len(results) == 0:
+        raise ValueError("results must hold at least one (result, AccuracyPosterior) pair; got 0")
+    tests: list[tuple[str, AccuracyPosterior]] = []
+    for i, item in enumerate(results):
+        if not (isinstance(item, tuple | list) and len(item) == 2):
+            raise ValueError(f"results[{i}] must be a (result, AccuracyPosterior) pair; got {item!r}")
+        result, accuracy = item
+        _check_result(result, f"results[{i}][0]")
+        if not isinstance(accuracy, AccuracyPosterior):
+            raise ValueError(f"results[{i}][1] must be an AccuracyPosterior; got {type(accuracy).__name__}")
+        tests.append((result, accuracy))
+    _check_run(n_draws, seed, level)
+
+    notes: list[str] = []
+    informative = [i for i, (r, _) in enumerate(tests) if r != "indeterminate"]
+    if mode == "independent":
+        if len(informative) >= 2:
+            notes.append(CORRELATION_WARNING)
+        used = tests
+    elif informative:
+        best = max(informative, key=lambda i: abs(math.log(tests[i][1].lr(tests[i][0]))))
+        result, accuracy = tests[best]
+        notes.append(
+            f"most informative test used: results[{best}] ({result}, source {accuracy.source!r}, "
+            f"LR {accuracy.lr(result):.4g}); the other {len(tests) - 1} result(s) were not applied"
+        )
+        used = [tests[best]]
+    else:
+        used = []
+    if not informative:
+        notes.append("all results indeterminate: the pre-test probability is returned unchanged (LR = 1)")
+    # In most_informative mode, ``results``/``sources`` of the answer name only the test applied.
+    return _update(pretest, used, mode=mode, n_draws=n_draws, seed=seed, level=level, notes=notes)
+
+
+# --------------------------------------------------------------------------- batch
+
+
+@dataclass(frozen=True)
+class BatchPosttestResult:
+    """Post-test probabilities of many patients, one test each.
+
+    ``point`` is analytic (posterior means of sens/spec, like
+    :attr:`PosttestResult.point`); ``lower``/``upper`` are the credible bounds
+    from one shared set of ``n_draws`` accuracy draws (None unless requested).
+    """
+
+    point: np.ndarray
+    lower: np.ndarray | None
+    upper: np.ndarray | None
+    lr_point: dict[str, float]
+    level: float
+    n_draws: int | None
+    seed: int | None
+    source: str | None
+
+
+def posttest_probability_batch(
+    pretest: np.ndarray,
+    results: np.ndarray,
+    accuracy: AccuracyPosterior,
+    *,
+    intervals: bool = False,
+    n_draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    level: float = 0.95,
+) -> BatchPosttestResult:
+    """Post-test probabilities for many patients at once, without Python loops.
+
+    ``pretest`` holds point pre-test probabilities in (0, 1) and ``results``
+    the codes +1 (positive), −1 (negative), 0 (indeterminate); the two
+    broadcast together. With ``intervals=True`` the accuracy uncertainty is
+    propagated through one shared set of draws (the same draws, for the same
+    ``seed``, as :func:`posttest_probability` with a point pre-test). Since the
+    post-test probability is increasing in log LR, each patient's quantiles
+    are the shared log-LR quantiles shifted by the patient's pre-test log-odds,
+    so memory stays O(patients + draws).
+    """
+    pre = np.asarray(pretest, dtype=float)
+    codes = np.asarray(results)
+    if not isinstance(accuracy, AccuracyPosterior):
+        raise ValueError(f"accuracy must be an AccuracyPosterior; got {type(accuracy).__name__}")
+    if pre.size and not (np.all(pre > 0) and np.all(pre < 1)):  # NaN fails both comparisons
+        bad = float(pre[~((pre > 0) & (pre < 1))].flat[0])
+        raise ValueError(f"pretest must hold numbers in {_PROBABILITY}; got {bad!r}")
+    if codes.size and not np.all(np.isin(codes, (-1, 0, 1))):
+        bad = codes[~np.isin(codes, (-1, 0, 1))].flat[0].item()
+        raise ValueError(f"results must hold codes in {{+1, -1, 0}}; got {bad!r}")
+    try:
+        pre, codes = np.broadcast_arrays(pre, codes)
+    except ValueError:
+        raise ValueError(f"pretest and results must broadcast together; got shapes {pre.shape} and {codes.shape}")
+    _check("level", level)
+
+    lr_point = {"positive": accuracy.lr_positive(), "negative": accuracy.lr_negative(), "indeterminate": 1.0}
+    pre_logit = special.logit(pre)
+    shift = np.select(
+        [codes == 1, codes == -1], [math.log(lr_point["positive"]), math.log(lr_point["negative"])], 0.0
+    )
+    point = np.where(codes == 0, pre, special.expit(pre_logit + shift))  # indeterminate: pre-test, exactly
+    if not intervals:
+        return BatchPosttestResult(point, None, None, lr_point, level, None, None, accuracy.source)
+
+    _check("n_draws", n_draws)
+    _check("seed", seed)
+    tail = (1 - level) / 2
+    # Same draws as posttest_probability(point pretest, result, accuracy, seed=seed) for each result.
+    q_pos = np.quantile(accuracy._log_lr_draws("positive", n_draws, np.random.default_rng(seed)), [tail, 1 - tail])
+    q_neg = np.quantile(accuracy._log_lr_draws("negative", n_draws, np.random.default_rng(seed)), [tail, 1 - tail])
+    positive, negative = codes == 1, codes == -1
+    lower = np.where(codes == 0, pre, special.expit(pre_logit + np.select([positive, negative], [q_pos[0], q_neg[0]])))
+    upper = np.where(codes == 0, pre, special.expit(pre_logit + np.select([positive, negative], [q_pos[1], q_neg[1]])))
+    return BatchPosttestResult(point, lower, upper, lr_point, level, n_draws, seed, accuracy.source)
