@@ -9,6 +9,7 @@ filled by their subpackages as they become available; until then they are
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -53,6 +54,12 @@ class Assessment(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
+@cache
+def _default_audit() -> AuditReport:
+    """The bundled evidence never changes within a process: audit it once."""
+    return audit_evidence(load_evidence())
+
+
 def assess(
     patient: Patient,
     *,
@@ -60,7 +67,9 @@ def assess(
     audit: AuditReport | None = None,
 ) -> Assessment:
     """Assess one validated patient against the bundled (or given) evidence."""
-    evidence = evidence or load_evidence()
+    if evidence is None:
+        evidence = load_evidence()
+        audit = audit or _default_audit()
     audit = audit or audit_evidence(evidence)
     modalities = {f.modality for f in (patient.findings or [])}
     on_file = [
