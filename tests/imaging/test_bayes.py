@@ -6,7 +6,6 @@ here with ``scipy.stats.beta`` directly, never by the code under test.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np

@@ -246,7 +246,7 @@ def _percent_denominators(record: EvidenceRecord, ctx: _Context, _: RecordAudit)
 def _truncates_to(numerator: int, denominator: int, printed: EvidenceValue) -> bool:
     """Whether the printed rate is the exact rate cut (not rounded) at the printed precision."""
     scale = 10**printed.decimals
-    exact = numerator / denominator * (100 if printed.unit is Unit.percent else 1)
+    exact = numerator / denominator * printed.scale
     return math.isclose(math.floor(exact * scale + 1e-9) / scale, printed.number, abs_tol=1e-9)
 
 
@@ -256,9 +256,7 @@ def _accuracy_bounds(record: EvidenceRecord, ctx: _Context, _: RecordAudit) -> C
     if record.kind is not Kind.diagnostic_accuracy or not (sens and spec and acc):
         return None
     s, p, a = sens.as_proportion(), spec.as_proportion(), acc.as_proportion()
-    tol = (max(sens.rounding_halfwidth, spec.rounding_halfwidth, acc.rounding_halfwidth) + 1e-9) / (
-        100 if acc.unit is Unit.percent else 1
-    )
+    tol = (max(sens.rounding_halfwidth, spec.rounding_halfwidth, acc.rounding_halfwidth) + 1e-9) / acc.scale
     lo, hi = min(s, p), max(s, p)
     name = "accuracy_between_sensitivity_and_specificity"
     if not lo - tol <= a <= hi + tol:

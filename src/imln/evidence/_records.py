@@ -10,7 +10,6 @@ and the audit can test them against their denominators.
 
 from __future__ import annotations
 
-import math
 import re
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -172,6 +171,11 @@ class EvidenceValue(BaseModel):
         if self.ci95 is None:
             return None
         return (_parse_number(self.ci95[0]), _parse_number(self.ci95[1]))
+
+    @property
+    def scale(self) -> float:
+        """Factor from a 0–1 proportion to this value's unit: 100 for percent, else 1."""
+        return 100.0 if self.unit is Unit.percent else 1.0
 
     def as_proportion(self) -> float:
         """Value on the 0–1 scale (percent divided by 100); only for percent/proportion."""
@@ -360,7 +364,3 @@ class Reference(BaseModel):
             return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}"
         return None
 
-
-def is_close_printed(value: float, printed: EvidenceValue, scale: float = 1.0) -> bool:
-    """Whether ``value`` (in the printed unit times ``scale``) rounds to the printed number."""
-    return math.isclose(value * scale, printed.number, abs_tol=printed.rounding_halfwidth + 1e-9)

@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
-from imln.evidence._records import EvidenceValue, Unit
+from imln.evidence._records import EvidenceValue
 
 __all__ = ["TwoByTwo", "RATE_DEFINITIONS", "fraction_matches", "reconstruct_tables", "feasible_numerators"]
 
@@ -56,11 +56,7 @@ RATE_DEFINITIONS = {
     "npv": lambda t: (t.tn, t.tn + t.fn),
 }
 
-_COUNT_NAMES = {"tp": "tp", "fn": "fn", "tn": "tn", "fp": "fp"}
-
-
-def _scale(value: EvidenceValue) -> float:
-    return 100.0 if value.unit is Unit.percent else 1.0
+_COUNT_NAMES = ("tp", "fn", "tn", "fp")
 
 
 def fraction_matches(numerator: int, denominator: int, printed: EvidenceValue) -> bool:
@@ -68,7 +64,7 @@ def fraction_matches(numerator: int, denominator: int, printed: EvidenceValue) -
     if denominator <= 0:
         return False
     return math.isclose(
-        numerator / denominator * _scale(printed), printed.number, abs_tol=printed.rounding_halfwidth + 1e-9
+        numerator / denominator * printed.scale, printed.number, abs_tol=printed.rounding_halfwidth + 1e-9
     )
 
 
@@ -76,7 +72,7 @@ def feasible_numerators(printed: EvidenceValue, denominator: int) -> list[int]:
     """All integers k in 0..denominator with k/denominator matching the printed rate."""
     if denominator <= 0:
         return []
-    target = printed.number / _scale(printed) * denominator
+    target = printed.number / printed.scale * denominator
     lo = max(0, math.floor(target) - 2)
     hi = min(denominator, math.ceil(target) + 2)
     return [k for k in range(lo, hi + 1) if fraction_matches(k, denominator, printed)]
