@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from imln import __version__
 from imln.evidence import EvidenceBase, load_evidence
 from imln.evidence import AuditReport, audit_evidence
+from imln.risk import MissingPredictorError, ModelSpecError, RiskPrediction, predict_risk
 from imln.schema import Patient, normalise
 
 __all__ = ["Assessment", "EvidenceOnFile", "assess"]
@@ -48,7 +49,7 @@ class Assessment(BaseModel):
     created_at: str
     input: dict[str, Any]
     evidence_on_file: list[EvidenceOnFile] = Field(default_factory=list)
-    risk: dict[str, Any] | None = None
+    risk: RiskPrediction | None = None
     imaging: dict[str, Any] | None = None
     decision: dict[str, Any] | None = None
     notes: list[str] = Field(default_factory=list)
@@ -65,8 +66,14 @@ def assess(
     *,
     evidence: EvidenceBase | None = None,
     audit: AuditReport | None = None,
+    risk_model: str | None = None,
 ) -> Assessment:
-    """Assess one validated patient against the bundled (or given) evidence."""
+    """Assess one validated patient against the bundled (or given) evidence.
+
+    ``risk_model`` picks a registered pre-test model (default: the bundled one). A
+    predictor the patient record lacks is never filled in: the pre-test probability
+    becomes the range over its possible values, and the notes say so.
+    """
     if evidence is None:
         evidence = load_evidence()
         audit = audit or _default_audit()
@@ -86,6 +93,17 @@ def assess(
         for r in evidence
         if r.kind.value == "diagnostic_accuracy" and r.modality in modalities
     ]
+    notes: list[str] = []
+    risk: RiskPrediction | None = None
+    try:
+        risk = predict_risk(patient, risk_model, missing="range")
+    except (MissingPredictorError, ModelSpecError, ValueError) as exc:
+        notes.append(f"No pre-test probability: {exc}")
+    if risk is not None and risk.missing:
+        notes.append(
+            f"Pre-test probability shown as a range because {', '.join(risk.missing)} "
+            "is unknown; give it for a point estimate."
+        )
     return Assessment(
         imln_version=__version__,
         evidence_version=evidence.version,
@@ -93,10 +111,10 @@ def assess(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         input=normalise(patient),
         evidence_on_file=on_file,
+        risk=risk,
         notes=[
-            "Pre-test risk, post-test probability and recommendations are not yet part of this version: "
-            "the input has been validated and normalised, and the accuracy evidence on file for the "
-            "patient's imaging modalities is listed with its audit status.",
+            *notes,
+            "Post-test probability and recommendations are not yet part of this version.",
             "Decision support, not a medical device: every figure shown carries its source.",
         ],
     )

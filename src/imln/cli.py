@@ -31,6 +31,16 @@ from imln.evidence import (
     audit_evidence,
     load_evidence,
 )
+from imln.risk import (
+    MissingPredictorError,
+    ModelSpec,
+    ModelSpecError,
+    RiskPrediction,
+    add_model,
+    get_model,
+    list_models,
+    predict_risk,
+)
 from imln.schema import PatientInputError, load_patient, patient_json_schema
 
 app = typer.Typer(
@@ -42,6 +52,8 @@ app = typer.Typer(
 )
 evidence_app = typer.Typer(help="List, show and audit the bundled evidence.", no_args_is_help=True)
 app.add_typer(evidence_app, name="evidence")
+models_app = typer.Typer(help="List, show, add and compare pre-test risk models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 
 out = Console()
 err = Console(stderr=True)
@@ -90,6 +102,9 @@ def assess_command(
     patient_file: Annotated[Path, typer.Argument(help="Patient file (YAML or JSON); see `imln schema patient`.")],
     as_json: JsonFlag = False,
     data_dir: DataDir = None,
+    risk_model: Annotated[
+        str | None, typer.Option("--risk-model", help="Pre-test model id (see `imln models list`).")
+    ] = None,
 ) -> None:
     """Validate a patient file and assess it against the evidence."""
     try:
@@ -100,7 +115,12 @@ def assess_command(
             raise typer.Exit(2) from None
         raise _fail(str(exc)) from None
     evidence, audit = _evidence(data_dir)
-    assessment = assess(patient, evidence=evidence, audit=audit)
+    if risk_model is not None:
+        try:
+            get_model(risk_model)
+        except ModelSpecError as exc:
+            raise _fail(str(exc)) from None
+    assessment = assess(patient, evidence=evidence, audit=audit, risk_model=risk_model)
     if as_json:
         _print_json(assessment.model_dump(mode="json"))
     else:
@@ -135,6 +155,9 @@ def _render_assessment(a: Assessment, source: Path) -> None:
                 c.add_row(f"[dim]{key}[/]", escape(_fmt(value)))
         out.print(Panel(c, title="Cardiac context", expand=False))
 
+    if a.risk is not None:
+        _render_risk(a.risk)
+
     if a.evidence_on_file:
         t = Table(title="Accuracy evidence on file for these modalities")
         for col in ("record", "audit", "source", "first problem"):
@@ -147,6 +170,56 @@ def _render_assessment(a: Assessment, source: Path) -> None:
         out.print("[dim]Details of a record: imln evidence show RECORD_ID[/]")
     for note in a.notes:
         out.print(f"[dim]• {escape(note)}[/]")
+
+
+def _pct(p: float) -> str:
+    return f"{100 * p:.1f}%" if p >= 0.001 else f"{100 * p:.2f}%"
+
+
+def _source_labels(record_ids: list[str]) -> str:
+    """Short citations ('Veronesi 1985') for evidence record ids; unknown ids as given."""
+    evidence = load_evidence()
+    labels = []
+    for rid in record_ids:
+        try:
+            label = evidence.reference(evidence.get(rid).citation).label
+        except KeyError:
+            label = rid
+        if label not in labels:
+            labels.append(label)
+    return "; ".join(labels)
+
+
+def _render_risk(r: RiskPrediction) -> None:
+    lo, hi = r.ci95
+    if r.probability is not None:
+        headline = f"[bold]{_pct(r.probability)}[/] (95% interval {_pct(lo)}–{_pct(hi)})"
+    else:
+        assert r.probability_range is not None
+        a, b = r.probability_range
+        headline = (f"[bold]between {_pct(a)} and {_pct(b)}[/] depending on {escape(', '.join(r.missing))} "
+                    f"(95% interval over all values {_pct(lo)}–{_pct(hi)})")
+    body = Table.grid(padding=(0, 2))
+    body.add_row("[dim]probability[/]", headline)
+    body.add_row("[dim]model[/]", escape(f"{r.model_id} {r.model_version}: {r.model_title}"))
+    body.add_row("[dim]setting[/]", escape(f"{r.setting}; intercept = {r.setting_anchor}"))
+    body.add_row("[dim]validation[/]", escape(r.validation))
+    out.print(Panel(body, title="Pre-test probability of IMLN metastasis", expand=False))
+    t = Table(title="Factors: odds ratios against the reference patient "
+                    f"({_pct(r.baseline_probability)}); dimmed rows do not apply to this patient")
+    for col in ("factor", "patient", "applies", "odds ratio", "95% CI", "source"):
+        t.add_column(col, overflow="fold")
+    for c in r.contributions:
+        applies = "—" if c.applies is None else ("yes" if c.applies else "no")
+        style = "" if c.applies else "[dim]"
+        mult = f"{style}{c.term_odds_ratio:.2f}"
+        ci = "—" if c.term_odds_ratio_ci95 is None else f"{style}{c.term_odds_ratio_ci95[0]:.2f}–{c.term_odds_ratio_ci95[1]:.2f}"
+        t.add_row(f"{style}{escape(c.label)}", escape(_fmt(c.value)), applies, mult, ci,
+                  escape(_source_labels(c.sources)))
+    out.print(t)
+    for w in r.warnings:
+        out.print(f"[yellow]! {escape(w)}[/]")
+    out.print(f"[dim]Model card: imln models show {escape(r.model_id)}[/]")
 
 
 def _shorten(text: str, limit: int = 110) -> str:
@@ -286,6 +359,135 @@ def evidence_audit(
 class SchemaName(StrEnum):
     patient = "patient"
     evidence_record = "evidence-record"
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _model_or_fail(model_id: str | None) -> ModelSpec:
+    try:
+        return get_model(model_id)
+    except ModelSpecError as exc:
+        raise _fail(str(exc)) from None
+
+
+@models_app.command("list")
+def models_list(as_json: JsonFlag = False) -> None:
+    """Registered pre-test risk models (bundled and user-added)."""
+    try:
+        entries = list_models()
+    except ModelSpecError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        _print_json([{**e.__dict__, "path": str(e.path)} for e in entries])
+        return
+    t = Table(title="Pre-test risk models")
+    for col in ("id", "version", "origin", "obtained", "title"):
+        t.add_column(col, overflow="fold")
+    for e in entries:
+        t.add_row(e.id, e.version, e.origin, e.obtained, escape(e.title))
+    out.print(t)
+
+
+@models_app.command("show")
+def models_show(
+    model_id: Annotated[str | None, typer.Argument(help="Model id (default: the bundled default).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """A model's card: population, outcome, terms with sources, assumptions, fit check."""
+    spec = _model_or_fail(model_id)
+    if as_json:
+        _print_json(spec.model_dump(mode="json", by_alias=True, exclude_none=True))
+        return
+    head = Table.grid(padding=(0, 2))
+    for label, value in (
+        ("summary", spec.summary), ("outcome", spec.outcome), ("ascertainment", spec.ascertainment.value),
+        ("population", spec.intended_population), ("era", spec.era or "—"), ("obtained", spec.obtained.value),
+        ("validation", spec.validation),
+    ):
+        head.add_row(f"[dim]{label}[/]", escape(value))
+    out.print(Panel(head, title=escape(f"{spec.id} {spec.version}: {spec.title}"), expand=False))
+    cov = spec.parameter_covariance()
+    t = Table(title="Terms (odds ratios with 95% CI)")
+    for col in ("term", "when", "log-odds", "odds ratio", "95% CI", "source"):
+        t.add_column(col, overflow="fold")
+    for j, term in enumerate(spec.terms, start=1):
+        unit = next((f.unit for f in spec.features if f.name == term.feature), "")
+        when = term.when.describe(unit) if term.when else f"per {term.per:g} {unit} from {term.centre:g}"
+        se = cov[j, j] ** 0.5
+        ci = f"{_exp(term.log_odds - 1.96 * se):.2f}–{_exp(term.log_odds + 1.96 * se):.2f}" if se else "—"
+        t.add_row(escape(term.label), escape(f"{term.feature} {when}"), f"{term.log_odds:+.3f}",
+                  f"{term.odds_ratio:.2f}", ci, escape(_source_labels(term.sources)))
+    out.print(t)
+    s = Table(title="Settings (intercepts)")
+    for col in ("setting", "baseline risk", "anchor"):
+        s.add_column(col, overflow="fold")
+    for st in spec.settings:
+        s.add_row(st.id, _pct(1 / (1 + _exp(-st.intercept))), escape(st.anchor))
+    out.print(s)
+    if spec.fit is not None:
+        f = Table(title=f"Fit check: published rate vs fitted (Pearson χ² {spec.fit.pearson_chi2:.2f} "
+                        f"on {spec.fit.df_residual} df)")
+        for col in ("record", "table", "published", "fitted", "weight n", "feasible n"):
+            f.add_column(col, overflow="fold")
+        for c in spec.fit.cells:
+            f.add_row(c.record, escape(c.table), c.printed, _pct(c.fitted), str(c.weight_n),
+                      f"{c.n_range[0]}–{c.n_range[1]}")
+        out.print(f)
+    for title, items in (("Assumptions", spec.assumptions), ("Limitations", spec.limitations)):
+        if items:
+            out.print(f"[bold]{title}[/]")
+            for item in items:
+                out.print(f"  • {escape(item)}")
+
+
+def _exp(x: float) -> float:
+    import math
+
+    return math.exp(x)
+
+
+@models_app.command("add")
+def models_add(
+    model_file: Annotated[Path, typer.Argument(help="Model specification YAML (format: docs/risk-models.md).")],
+    replace: Annotated[bool, typer.Option("--replace", help="Overwrite a user model with the same id.")] = False,
+) -> None:
+    """Validate a model file and add it to your registry."""
+    try:
+        spec = add_model(model_file, replace=replace)
+    except ModelSpecError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"added {escape(spec.id)} {escape(spec.version)}")
+
+
+@models_app.command("compare")
+def models_compare(
+    patient_file: Annotated[Path, typer.Argument(help="Patient file (YAML or JSON).")],
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Model id (repeat; default: all).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The same patient through several models, side by side."""
+    try:
+        patient = load_patient(patient_file)
+    except PatientInputError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        ids = model or [e.id for e in list_models()]
+        results = [predict_risk(patient, m, missing="range") for m in ids]
+    except (ModelSpecError, MissingPredictorError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        _print_json([r.model_dump(mode="json") for r in results])
+        return
+    t = Table(title=f"Pre-test probability by model · {patient_file.name}")
+    for col in ("model", "probability", "95% interval", "missing", "obtained", "validation"):
+        t.add_column(col, overflow="fold")
+    for r in results:
+        point = _pct(r.probability) if r.probability is not None else (
+            f"{_pct(r.probability_range[0])}–{_pct(r.probability_range[1])}" if r.probability_range else "—")
+        t.add_row(escape(f"{r.model_id} {r.model_version}"), point, f"{_pct(r.ci95[0])}–{_pct(r.ci95[1])}",
+                  escape(", ".join(r.missing) or "—"), r.obtained, escape(_shorten(r.validation, 60)))
+    out.print(t)
 
 
 @app.command("schema")

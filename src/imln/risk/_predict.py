@@ -1,0 +1,395 @@
+"""Pre-test probability from a model specification: one patient or a whole table.
+
+The interval is the delta-method 95% interval on the log-odds scale, from the
+covariance of the intercept and the coefficients, mapped back to a probability.
+Missing predictors are refused by default; ``missing="range"`` instead reports the
+span of predictions over every value the missing predictor could take. The
+bundled model has no sourced distribution of its predictors, so it cannot average
+over a missing value, and does not pretend to.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+from scipy.special import expit
+
+from imln.risk._features import FEATURES, patient_features
+from imln.risk._registry import get_model
+from imln.risk._spec import FeatureKind, ModelSpec, Term
+from imln.schema import Patient
+
+__all__ = [
+    "FactorContribution",
+    "MissingPredictorError",
+    "RiskPrediction",
+    "predict_proba",
+    "predict_risk",
+]
+
+Z95 = 1.959963984540054
+MissingPolicy = Literal["refuse", "range"]
+
+
+class MissingPredictorError(ValueError):
+    """A model needs a predictor the patient record does not give."""
+
+    def __init__(self, model_id: str, features: Sequence[str], rows: int | None = None) -> None:
+        self.model_id = model_id
+        self.features = list(features)
+        where = f" in {rows} row(s)" if rows is not None else ""
+        super().__init__(
+            f"model {model_id!r} needs {', '.join(self.features)}, missing{where}. Give the value(s), "
+            "or ask for missing='range' to see the span of predictions over every possible value."
+        )
+
+
+class FactorContribution(BaseModel):
+    """One term of the model applied to this patient."""
+
+    term: str
+    label: str
+    feature: str
+    value: Any = Field(description="The patient's value of the feature (None when missing).")
+    applies: bool | None = Field(description="Whether the term is active for this patient (None when missing).")
+    odds_multiplier: float | None
+    odds_multiplier_ci95: tuple[float, float] | None
+    term_odds_ratio: float = Field(description="The term's odds ratio per unit, whether or not it applies.")
+    term_odds_ratio_ci95: tuple[float, float] | None
+    sources: list[str]
+
+
+class RiskPrediction(BaseModel):
+    """A pre-test probability of IMLN metastasis with its interval and its reasons."""
+
+    model_id: str
+    model_version: str
+    model_title: str
+    obtained: str
+    validation: str
+    setting: str
+    setting_anchor: str
+    probability: float | None = Field(description="Point estimate; None when a missing predictor leaves a range.")
+    ci95: tuple[float, float] = Field(description="95% interval (delta method on the log-odds scale).")
+    probability_range: tuple[float, float] | None = Field(
+        None, description="With missing='range': lowest and highest point estimate over the missing values."
+    )
+    interval_method: str = "delta method on the log-odds scale (covariance of intercept and coefficients)"
+    baseline_probability: float = Field(description="Probability for the model's reference patient.")
+    contributions: list[FactorContribution]
+    missing: list[str] = Field(default_factory=list)
+    missing_policy: str
+    warnings: list[str] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- design
+
+
+def _as_array(values: Any, n: int) -> np.ndarray:
+    arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    if arr.shape == ():
+        arr = np.full(n, arr.item(), dtype=object)
+    return arr
+
+
+def _missing_mask(values: np.ndarray) -> np.ndarray:
+    if values.dtype.kind in "fc":
+        return np.isnan(values)
+    if values.dtype.kind in "iub":
+        return np.zeros(values.shape, dtype=bool)
+    return np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in values], dtype=bool)
+
+
+def _numeric(values: np.ndarray, name: str) -> np.ndarray:
+    if values.dtype.kind in "fiub":
+        return values.astype(float, copy=False)
+    try:
+        return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+    except (TypeError, ValueError):
+        bad = next(v for v in values if v is not None and not isinstance(v, int | float))
+        raise ValueError(f"column {name!r} must hold numbers; found {bad!r}") from None
+
+
+def _term_column(term: Term, values: np.ndarray, kind: FeatureKind) -> np.ndarray:
+    """The term's value for every row (NaN where the feature is missing)."""
+    if term.kind == "linear":
+        x = _numeric(values, term.feature)
+        return (x - term.centre) / term.per
+    cond = term.when
+    assert cond is not None
+    missing = _missing_mask(values)
+    if cond.in_ is not None:
+        if kind is FeatureKind.binary:
+            wanted = [bool(v) for v in cond.in_]
+            hit = np.isin(values.astype(object), wanted)
+        else:
+            hit = np.isin(values.astype(str), [str(v) for v in cond.in_])
+    else:
+        x = _numeric(values, term.feature)
+        hit = np.ones(x.shape, dtype=bool)
+        if cond.minimum is not None:
+            hit &= x >= cond.minimum
+        if cond.maximum is not None:
+            hit &= x <= cond.maximum
+    out = hit.astype(float)
+    out[missing] = np.nan
+    return out
+
+
+def _check_levels(spec: ModelSpec, columns: Mapping[str, np.ndarray]) -> None:
+    for f in spec.features:
+        if f.kind is FeatureKind.categorical and f.name in columns:
+            values = columns[f.name]
+            present = {str(v) for v, m in zip(values, _missing_mask(values), strict=True) if not m}
+            unknown = sorted(present - set(f.levels or []))
+            if unknown:
+                raise ValueError(
+                    f"column {f.name!r}: {', '.join(map(repr, unknown))} not allowed; "
+                    f"allowed: {', '.join(f.levels or [])} (or empty for unknown)"
+                )
+
+
+def _design(spec: ModelSpec, columns: Mapping[str, Any], n: int) -> np.ndarray:
+    """Rows × (1 + terms): a leading 1 for the intercept, then each term's value (NaN = missing)."""
+    z = np.empty((n, 1 + len(spec.terms)))
+    z[:, 0] = 1.0
+    kinds = {f.name: f.kind for f in spec.features}
+    for j, term in enumerate(spec.terms, start=1):
+        z[:, j] = _term_column(term, _as_array(columns[term.feature], n), kinds[term.feature])
+    return z
+
+
+def _candidate_values(spec: ModelSpec, feature: str) -> list[Any]:
+    """Values that reach every pattern of the feature's terms (for missing='range')."""
+    f = spec.feature(feature)
+    if f.kind is FeatureKind.categorical:
+        return list(f.levels or [])
+    if f.kind is FeatureKind.binary:
+        return [False, True]
+    terms = [t for t in spec.terms if t.feature == feature]
+    if any(t.kind == "linear" for t in terms):
+        if f.minimum is None or f.maximum is None:
+            raise ValueError(
+                f"model {spec.id!r}: feature {feature!r} enters linearly and has no stated range, "
+                "so a missing value cannot be bounded; give the value"
+            )
+        points = {f.minimum, f.maximum}
+    else:
+        points = set()
+    for t in terms:
+        if t.when is not None and t.when.in_ is None:
+            for edge in (t.when.minimum, t.when.maximum):
+                if edge is not None:
+                    points.update({edge - 1, edge, edge + 1})
+    if not points:
+        points = {0.0}
+    lo = f.minimum if f.minimum is not None else -math.inf
+    hi = f.maximum if f.maximum is not None else math.inf
+    return sorted(p for p in points if lo <= p <= hi)
+
+
+def _parameters(spec: ModelSpec, setting_id: str | None) -> tuple[np.ndarray, np.ndarray]:
+    setting = spec.setting(setting_id)
+    beta = np.array([setting.intercept, *(t.log_odds for t in spec.terms)])
+    cov = spec.parameter_covariance()
+    if setting.id != spec.default_setting or spec.covariance is None or "(intercept)" not in spec.covariance.parameters:
+        # the stored covariance belongs to the default setting's intercept; another setting
+        # contributes its own variance and no covariance with the coefficients
+        cov[0, :] = 0.0
+        cov[:, 0] = 0.0
+        cov[0, 0] = (setting.standard_error or 0.0) ** 2
+    return beta, cov
+
+
+def _interval(z: np.ndarray, beta: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    eta = z @ beta
+    sd = np.sqrt(np.einsum("ij,jk,ik->i", z, cov, z))
+    return expit(eta), expit(eta - Z95 * sd), expit(eta + Z95 * sd)
+
+
+# --------------------------------------------------------------------------- public
+
+
+def predict_proba(
+    table: Any,
+    model: ModelSpec | str | None = None,
+    *,
+    setting: str | None = None,
+    missing: MissingPolicy = "refuse",
+    interval: bool = True,
+) -> Any:
+    """Predict for every row of a table (pandas DataFrame or mapping of column → array).
+
+    Returns a DataFrame (or a dict of arrays when pandas is absent) with ``probability``
+    and, when ``interval``, ``lower`` and ``upper``; with ``missing='range'`` also
+    ``probability_min`` and ``probability_max`` (``probability`` is NaN where a
+    predictor is missing).
+    """
+    spec = model if isinstance(model, ModelSpec) else get_model(model)
+    if missing not in ("refuse", "range"):
+        raise ValueError(f"missing must be 'refuse' or 'range', not {missing!r}")
+    needed = list(dict.fromkeys(t.feature for t in spec.terms))
+    columns = {name: table[name] for name in needed if name in table}
+    absent = [name for name in needed if name not in columns]
+    if absent and missing == "refuse":
+        raise MissingPredictorError(spec.id, absent)
+    n = len(table) if not isinstance(table, Mapping) else len(next(iter(table.values())))
+    for name in absent:
+        columns[name] = np.full(n, None, dtype=object)
+    columns = {k: np.asarray(v) for k, v in columns.items()}
+    _check_levels(spec, columns)
+    beta, cov = _parameters(spec, setting)
+    z = _design(spec, columns, n)
+    rows_missing = np.isnan(z).any(axis=1)
+    if rows_missing.any() and missing == "refuse":
+        feats = [t.feature for j, t in enumerate(spec.terms, start=1) if np.isnan(z[:, j]).any()]
+        raise MissingPredictorError(spec.id, list(dict.fromkeys(feats)), int(rows_missing.sum()))
+
+    if interval:
+        p, lo, hi = _interval(np.nan_to_num(z), beta, cov)
+    else:
+        p = expit(np.nan_to_num(z) @ beta)
+        lo = hi = None
+    out: dict[str, np.ndarray] = {"probability": p}
+    if interval:
+        out["lower"], out["upper"] = lo, hi
+    if missing == "range":
+        pmin, pmax = p.copy(), p.copy()
+        if rows_missing.any():
+            idx = np.flatnonzero(rows_missing)
+            sub = {k: v[idx] for k, v in columns.items()}
+            r = _range_over_missing(spec, sub, beta, cov, len(idx))
+            pmin[idx], pmax[idx] = r["pmin"], r["pmax"]
+            p[idx] = np.nan
+            if interval:
+                out["lower"][idx], out["upper"][idx] = r["lower"], r["upper"]
+        out["probability_min"], out["probability_max"] = pmin, pmax
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is an optional dependency
+        return out
+    index = table.index if hasattr(table, "index") and not isinstance(table, Mapping) else None
+    return pd.DataFrame(out, index=index)
+
+
+def _range_over_missing(
+    spec: ModelSpec, columns: dict[str, np.ndarray], beta: np.ndarray, cov: np.ndarray, n: int
+) -> dict[str, np.ndarray]:
+    """Min/max of point and interval over every combination of the missing features' values."""
+    features = [f for f in dict.fromkeys(t.feature for t in spec.terms)]
+    candidates = {f: _candidate_values(spec, f) for f in features}
+    pmin = np.full(n, np.inf)
+    pmax = np.full(n, -np.inf)
+    lower = np.full(n, np.inf)
+    upper = np.full(n, -np.inf)
+    masks = {f: _missing_mask(columns[f]) for f in features}
+    missing_features = [f for f in features if masks[f].any()]
+    for combo in itertools.product(*(candidates[f] for f in missing_features)):
+        filled = dict(columns)
+        for f, value in zip(missing_features, combo, strict=True):
+            col = filled[f].astype(object).copy()
+            col[masks[f]] = value
+            filled[f] = col
+        p, lo, hi = _interval(_design(spec, filled, n), beta, cov)
+        pmin, pmax = np.minimum(pmin, p), np.maximum(pmax, p)
+        lower, upper = np.minimum(lower, lo), np.maximum(upper, hi)
+    return {"pmin": pmin, "pmax": pmax, "lower": lower, "upper": upper}
+
+
+def predict_risk(
+    patient: Patient,
+    model: ModelSpec | str | None = None,
+    *,
+    setting: str | None = None,
+    missing: MissingPolicy = "refuse",
+) -> RiskPrediction:
+    """One patient's pre-test probability, its 95% interval and each factor's contribution."""
+    spec = model if isinstance(model, ModelSpec) else get_model(model)
+    unknown = [f.name for f in spec.features if f.name not in FEATURES]
+    if unknown:
+        raise ValueError(
+            f"model {spec.id!r} reads {', '.join(unknown)}, which a patient record does not provide; "
+            f"use predict_proba on a table with those columns (patient features: {', '.join(FEATURES)})"
+        )
+    features = patient_features(patient)
+    columns = {name: np.array([features[name]], dtype=object) for name in features}
+    frame = predict_proba(columns, spec, setting=setting, missing=missing)
+    row = {k: float(frame[k].iloc[0]) if hasattr(frame, "iloc") else float(frame[k][0]) for k in frame}
+    beta, cov = _parameters(spec, setting)
+    z = _design(spec, columns, 1)[0]
+    missing_features = list(dict.fromkeys(t.feature for j, t in enumerate(spec.terms, 1) if math.isnan(z[j])))
+    contributions = []
+    for j, term in enumerate(spec.terms, start=1):
+        x = z[j]
+        if math.isnan(x):
+            mult, ci, applies = None, None, None
+        else:
+            se = math.sqrt(cov[j, j])
+            mult = math.exp(term.log_odds * x)
+            ci = (math.exp((term.log_odds - Z95 * se) * x), math.exp((term.log_odds + Z95 * se) * x))
+            ci = (min(ci), max(ci))
+            applies = bool(x != 0)
+        contributions.append(
+            FactorContribution(
+                term=term.name,
+                label=term.label,
+                feature=term.feature,
+                value=features.get(term.feature),
+                applies=applies,
+                odds_multiplier=mult,
+                odds_multiplier_ci95=ci,
+                term_odds_ratio=term.odds_ratio,
+                term_odds_ratio_ci95=_term_ci(term.log_odds, cov[j, j]),
+                sources=term.sources,
+            )
+        )
+    s = spec.setting(setting)
+    warnings = _setting_warnings(spec, patient)
+    if missing_features:
+        warnings.append(
+            f"{', '.join(missing_features)} unknown: the probability is given as the range over every possible value"
+        )
+    point = None if math.isnan(row["probability"]) else row["probability"]
+    prange = (row["probability_min"], row["probability_max"]) if "probability_min" in row else None
+    return RiskPrediction(
+        model_id=spec.id,
+        model_version=spec.version,
+        model_title=spec.title,
+        obtained=spec.obtained.value,
+        validation=spec.validation,
+        setting=s.id,
+        setting_anchor=s.anchor,
+        probability=point,
+        ci95=(row["lower"], row["upper"]),
+        probability_range=prange if missing_features else None,
+        baseline_probability=float(expit(beta[0])),
+        contributions=contributions,
+        missing=missing_features,
+        missing_policy=missing,
+        warnings=warnings,
+    )
+
+
+def _term_ci(log_odds: float, variance: float) -> tuple[float, float] | None:
+    if variance <= 0:
+        return None
+    se = math.sqrt(variance)
+    return (math.exp(log_odds - Z95 * se), math.exp(log_odds + Z95 * se))
+
+
+def _setting_warnings(spec: ModelSpec, patient: Patient) -> list[str]:
+    """Where the patient lies outside the population the model describes."""
+    out = []
+    if spec.ascertainment.value == "pathological_dissection" and (
+        patient.neoadjuvant_chemotherapy or patient.setting.value == "after_nac"
+    ):
+        out.append(
+            f"{spec.id} describes untreated patients; after neoadjuvant chemotherapy the nodal burden "
+            "is lower and this probability is likely too high"
+        )
+    return out
