@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, Field
 from scipy.special import expit
 
@@ -90,63 +91,66 @@ class RiskPrediction(BaseModel):
 # --------------------------------------------------------------------------- design
 
 
-def _as_array(values: Any, n: int) -> np.ndarray:
-    arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+def _series(values: Any, n: int) -> pd.Series:
+    """A column as a pandas Series (no copy when it already is one)."""
+    if isinstance(values, pd.Series):
+        return values.reset_index(drop=True)
+    arr = np.asarray(values) if not isinstance(values, np.ndarray) else values
     if arr.shape == ():
         arr = np.full(n, arr.item(), dtype=object)
-    return arr
+    return pd.Series(arr, copy=False)
 
 
-def _missing_mask(values: np.ndarray) -> np.ndarray:
-    if values.dtype.kind in "fc":
-        return np.isnan(values)
-    if values.dtype.kind in "iub":
-        return np.zeros(values.shape, dtype=bool)
-    return np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in values], dtype=bool)
+class _Column:
+    """One feature's values, with its missing mask and numeric form computed once."""
+
+    def __init__(self, name: str, values: pd.Series) -> None:
+        self.name = name
+        self.values = values
+        self.missing = values.isna().to_numpy()
+        self._numeric: np.ndarray | None = None
+
+    def numeric(self) -> np.ndarray:
+        if self._numeric is None:
+            v = self.values
+            if pd.api.types.is_numeric_dtype(v.dtype) and not pd.api.types.is_bool_dtype(v.dtype):
+                x = v.to_numpy(dtype=float, na_value=np.nan)
+            else:
+                x = pd.to_numeric(v, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                bad = np.isnan(x) & ~self.missing
+                if bad.any():
+                    raise ValueError(f"column {self.name!r} must hold numbers; found {v.iloc[int(np.argmax(bad))]!r}")
+            self._numeric = x
+        return self._numeric
 
 
-def _numeric(values: np.ndarray, name: str) -> np.ndarray:
-    if values.dtype.kind in "fiub":
-        return values.astype(float, copy=False)
-    try:
-        return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
-    except (TypeError, ValueError):
-        bad = next(v for v in values if v is not None and not isinstance(v, int | float))
-        raise ValueError(f"column {name!r} must hold numbers; found {bad!r}") from None
-
-
-def _term_column(term: Term, values: np.ndarray, kind: FeatureKind) -> np.ndarray:
+def _term_column(term: Term, column: _Column, kind: FeatureKind) -> np.ndarray:
     """The term's value for every row (NaN where the feature is missing)."""
     if term.kind == "linear":
-        x = _numeric(values, term.feature)
-        return (x - term.centre) / term.per
+        return (column.numeric() - term.centre) / term.per
     cond = term.when
     assert cond is not None
-    missing = _missing_mask(values)
     if cond.in_ is not None:
-        if kind is FeatureKind.binary:
-            wanted = [bool(v) for v in cond.in_]
-            hit = np.isin(values.astype(object), wanted)
-        else:
-            hit = np.isin(values.astype(str), [str(v) for v in cond.in_])
+        wanted: list[Any] = [bool(v) for v in cond.in_] if kind is FeatureKind.binary else [str(v) for v in cond.in_]
+        hit = column.values.isin(wanted).to_numpy(dtype=bool)
     else:
-        x = _numeric(values, term.feature)
+        x = column.numeric()
         hit = np.ones(x.shape, dtype=bool)
         if cond.minimum is not None:
             hit &= x >= cond.minimum
         if cond.maximum is not None:
             hit &= x <= cond.maximum
     out = hit.astype(float)
-    out[missing] = np.nan
+    if column.missing.any():
+        out[column.missing] = np.nan
     return out
 
 
-def _check_levels(spec: ModelSpec, columns: Mapping[str, np.ndarray]) -> None:
+def _check_levels(spec: ModelSpec, columns: Mapping[str, _Column]) -> None:
     for f in spec.features:
         if f.kind is FeatureKind.categorical and f.name in columns:
-            values = columns[f.name]
-            present = {str(v) for v, m in zip(values, _missing_mask(values), strict=True) if not m}
-            unknown = sorted(present - set(f.levels or []))
+            present = pd.unique(columns[f.name].values.dropna())
+            unknown = sorted({str(v) for v in present} - set(f.levels or []))
             if unknown:
                 raise ValueError(
                     f"column {f.name!r}: {', '.join(map(repr, unknown))} not allowed; "
@@ -154,13 +158,17 @@ def _check_levels(spec: ModelSpec, columns: Mapping[str, np.ndarray]) -> None:
                 )
 
 
-def _design(spec: ModelSpec, columns: Mapping[str, Any], n: int) -> np.ndarray:
+def _columns(raw: Mapping[str, Any], n: int) -> dict[str, _Column]:
+    return {name: _Column(name, _series(values, n)) for name, values in raw.items()}
+
+
+def _design(spec: ModelSpec, columns: Mapping[str, _Column], n: int) -> np.ndarray:
     """Rows × (1 + terms): a leading 1 for the intercept, then each term's value (NaN = missing)."""
     z = np.empty((n, 1 + len(spec.terms)))
     z[:, 0] = 1.0
     kinds = {f.name: f.kind for f in spec.features}
     for j, term in enumerate(spec.terms, start=1):
-        z[:, j] = _term_column(term, _as_array(columns[term.feature], n), kinds[term.feature])
+        z[:, j] = _term_column(term, columns[term.feature], kinds[term.feature])
     return z
 
 
@@ -225,7 +233,7 @@ def predict_proba(
 ) -> Any:
     """Predict for every row of a table (pandas DataFrame or mapping of column → array).
 
-    Returns a DataFrame (or a dict of arrays when pandas is absent) with ``probability``
+    Returns a DataFrame with ``probability``
     and, when ``interval``, ``lower`` and ``upper``; with ``missing='range'`` also
     ``probability_min`` and ``probability_max`` (``probability`` is NaN where a
     predictor is missing).
@@ -241,19 +249,23 @@ def predict_proba(
     n = len(table) if not isinstance(table, Mapping) else len(next(iter(table.values())))
     for name in absent:
         columns[name] = np.full(n, None, dtype=object)
-    columns = {k: np.asarray(v) for k, v in columns.items()}
-    _check_levels(spec, columns)
+    cols = _columns(columns, n)
+    _check_levels(spec, cols)
     beta, cov = _parameters(spec, setting)
-    z = _design(spec, columns, n)
-    rows_missing = np.isnan(z).any(axis=1)
+    z = _design(spec, cols, n)
+    rows_missing = np.zeros(n, dtype=bool)
+    for c in cols.values():
+        rows_missing |= c.missing
     if rows_missing.any() and missing == "refuse":
         feats = [t.feature for j, t in enumerate(spec.terms, start=1) if np.isnan(z[:, j]).any()]
         raise MissingPredictorError(spec.id, list(dict.fromkeys(feats)), int(rows_missing.sum()))
 
+    if rows_missing.any():
+        z = np.nan_to_num(z)  # rows with a gap are replaced below (range) or were refused
     if interval:
-        p, lo, hi = _interval(np.nan_to_num(z), beta, cov)
+        p, lo, hi = _interval(z, beta, cov)
     else:
-        p = expit(np.nan_to_num(z) @ beta)
+        p = expit(z @ beta)
         lo = hi = None
     out: dict[str, np.ndarray] = {"probability": p}
     if interval:
@@ -262,17 +274,13 @@ def predict_proba(
         pmin, pmax = p.copy(), p.copy()
         if rows_missing.any():
             idx = np.flatnonzero(rows_missing)
-            sub = {k: v[idx] for k, v in columns.items()}
+            sub = {k: c.values.iloc[idx].to_numpy(dtype=object) for k, c in cols.items()}
             r = _range_over_missing(spec, sub, beta, cov, len(idx))
             pmin[idx], pmax[idx] = r["pmin"], r["pmax"]
             p[idx] = np.nan
             if interval:
                 out["lower"][idx], out["upper"][idx] = r["lower"], r["upper"]
         out["probability_min"], out["probability_max"] = pmin, pmax
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is an optional dependency
-        return out
     index = table.index if hasattr(table, "index") and not isinstance(table, Mapping) else None
     return pd.DataFrame(out, index=index)
 
@@ -287,7 +295,7 @@ def _range_over_missing(
     pmax = np.full(n, -np.inf)
     lower = np.full(n, np.inf)
     upper = np.full(n, -np.inf)
-    masks = {f: _missing_mask(columns[f]) for f in features}
+    masks = {f: np.asarray(pd.isna(columns[f]), dtype=bool) for f in features}
     missing_features = [f for f in features if masks[f].any()]
     for combo in itertools.product(*(candidates[f] for f in missing_features)):
         filled = dict(columns)
@@ -295,7 +303,7 @@ def _range_over_missing(
             col = filled[f].astype(object).copy()
             col[masks[f]] = value
             filled[f] = col
-        p, lo, hi = _interval(_design(spec, filled, n), beta, cov)
+        p, lo, hi = _interval(_design(spec, _columns(filled, n), n), beta, cov)
         pmin, pmax = np.minimum(pmin, p), np.maximum(pmax, p)
         lower, upper = np.minimum(lower, lo), np.maximum(upper, hi)
     return {"pmin": pmin, "pmax": pmax, "lower": lower, "upper": upper}
@@ -321,7 +329,7 @@ def predict_risk(
     frame = predict_proba(columns, spec, setting=setting, missing=missing)
     row = {k: float(frame[k].iloc[0]) if hasattr(frame, "iloc") else float(frame[k][0]) for k in frame}
     beta, cov = _parameters(spec, setting)
-    z = _design(spec, columns, 1)[0]
+    z = _design(spec, _columns(columns, 1), 1)[0]
     missing_features = list(dict.fromkeys(t.feature for j, t in enumerate(spec.terms, 1) if math.isnan(z[j])))
     contributions = []
     for j, term in enumerate(spec.terms, start=1):

@@ -1,0 +1,79 @@
+"""`imln models …` and the pre-test section of `imln assess`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from imln.cli import app
+from imln.risk import get_model
+from tests.risk.test_spec_and_registry import PUBLISHED
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+@pytest.fixture(autouse=True)
+def user_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMLN_MODELS_DIR", str(tmp_path / "registry"))
+
+
+def test_assess_json_carries_the_pretest_probability_and_its_sources():
+    result = run("assess", str(EXAMPLES / "medial_4plus_nodes.yaml"), "--json")
+    assert result.exit_code == 0, result.output
+    risk = json.loads(result.stdout)["risk"]
+    assert risk["model_id"] == "imln-erm-synthesis"
+    assert 0 < risk["ci95"][0] < risk["probability"] < risk["ci95"][1] < 1
+    assert all(c["sources"] for c in risk["contributions"])
+
+
+def test_assess_terminal_shows_probability_and_factor_table():
+    result = run("assess", str(EXAMPLES / "early_lateral_n0.yaml"))
+    assert result.exit_code == 0, result.output
+    assert "Pre-test probability of IMLN metastasis" in result.stdout
+    assert "9.1% (95% interval" in result.stdout
+    assert "Veronesi" in result.stdout and "Factors: odds ratios" in result.stdout
+
+
+def test_assess_with_missing_axillary_count_shows_a_range():
+    result = run("assess", str(EXAMPLES / "after_nac_mri_positive.yaml"), "--json")
+    payload = json.loads(result.stdout)
+    assert payload["risk"]["probability"] is None
+    assert payload["risk"]["missing"] == ["positive_axillary_nodes"]
+    assert any("range" in n for n in payload["notes"])
+
+
+def test_unknown_risk_model_is_a_clear_error():
+    result = run("assess", str(EXAMPLES / "early_lateral_n0.yaml"), "--risk-model", "nope")
+    assert result.exit_code == 2
+    assert "no model 'nope' is registered" in result.stderr
+
+
+def test_models_list_show_add_compare(tmp_path):
+    assert [m["id"] for m in json.loads(run("models", "list", "--json").stdout)] == ["imln-erm-synthesis"]
+    shown = run("models", "show", "--json")
+    assert json.loads(shown.stdout)["id"] == get_model().id
+    card = run("models", "show").stdout
+    assert "Fit check" in card and "Assumptions" in card and "validation" in card
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(PUBLISHED))
+    added = run("models", "add", str(path))
+    assert added.exit_code == 0 and "added example-published" in added.stdout
+    compared = run("models", "compare", str(EXAMPLES / "medial_4plus_nodes.yaml"), "--json")
+    assert [r["model_id"] for r in json.loads(compared.stdout)] == ["imln-erm-synthesis", "example-published"]
+
+
+def test_models_add_bad_file_exits_2_naming_the_field(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({**PUBLISHED, "default_setting": "elsewhere"}))
+    result = run("models", "add", str(path))
+    assert result.exit_code == 2
+    assert "default_setting 'elsewhere'" in result.stderr
