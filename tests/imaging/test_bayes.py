@@ -19,6 +19,7 @@ from imln.imaging import (
     AccuracyPosterior,
     PretestProbability,
     combine_tests,
+    combine_tests_batch,
     posttest_probability,
     posttest_probability_batch,
 )
@@ -339,3 +340,61 @@ class TestFromAudit:
             AccuracyPosterior.from_audit(report["review-table1-pet-ct"])
         with pytest.raises(ValueError, match=r"table\.tn \+ table\.fp"):
             AccuracyPosterior.from_audit(report["review-table1-pet-ct"], label="nodes (n_imln)")
+
+
+class TestWeightAndLrInterval:
+    def test_weight_is_a_power_prior(self):
+        """weight 0.25 on MRI (14, 1, 25, 3): sens ~ Beta(0.25·14 + 0.5, 0.25·1 + 0.5) = Beta(4, 0.75)."""
+        acc = AccuracyPosterior.from_table(MRI, weight=0.25)
+        assert acc.sensitivity_params == (4.0, 0.75) and acc.specificity_params == (6.75, 1.25)
+        assert AccuracyPosterior.from_table(MRI).weight == 1.0
+        with pytest.raises(ValueError, match=r"weight must be a number in \(0, 1\]; got 0"):
+            AccuracyPosterior.from_table(MRI, weight=0)
+
+    def test_lr_interval_is_the_posttest_lr_interval(self, mri):
+        r = posttest_probability(0.3, "positive", mri, n_draws=5_000, seed=3)
+        assert mri.lr_interval("positive", n_draws=5_000, seed=3) == pytest.approx(r.lr_interval, rel=1e-12)
+        assert mri.lr_interval("indeterminate") == (1.0, 1.0)
+
+
+class TestCombineBatch:
+    def test_agrees_with_scalar_combine_tests(self, mri, sharp):
+        """Every result combination of two tests: same point and (to quantile interpolation) same interval."""
+        names = {1: "positive", -1: "negative", 0: "indeterminate"}
+        codes = np.array([(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1)])
+        pretest = np.linspace(0.05, 0.85, len(codes))
+        batch = combine_tests_batch(pretest, codes, [mri, sharp], intervals=True, n_draws=5_000, seed=9)
+        for p, (a, b), point, lo, hi in zip(pretest, codes, batch.point, batch.lower, batch.upper):
+            r = combine_tests(float(p), [(names[a], mri), (names[b], sharp)], n_draws=5_000, seed=9)
+            assert_allclose(point, r.point, rtol=1e-12)
+            assert_allclose((lo, hi), r.interval, rtol=1e-4, atol=1e-12)
+        assert batch.point[4] == pretest[4] == batch.lower[4]  # both indeterminate: the pre-test, exactly
+        assert "conditional independence" in batch.notes[0]
+
+    def test_one_test_equals_the_single_batch(self, mri):
+        rng = np.random.default_rng(2)
+        pretest, codes = rng.uniform(0.05, 0.9, 50), rng.choice([-1, 0, 1], 50)
+        one = posttest_probability_batch(pretest, codes, mri, intervals=True, n_draws=3_000, seed=4)
+        many = combine_tests_batch(pretest, codes[:, None], [mri], intervals=True, n_draws=3_000, seed=4)
+        assert_allclose(many.point, one.point, rtol=1e-12)
+        assert_allclose(many.lower, one.lower, rtol=1e-12)
+        assert many.notes == ()
+
+    def test_million_patients_two_tests(self, mri, sharp):
+        n = 1_000_000
+        rng = np.random.default_rng(0)
+        pretest, codes = rng.uniform(0.01, 0.99, n), rng.choice([-1, 0, 1], (n, 2))
+        start = time.perf_counter()
+        batch = combine_tests_batch(pretest, codes, [mri, sharp], intervals=True)
+        assert time.perf_counter() - start < 5
+        assert np.all(batch.lower <= batch.upper)
+
+    def test_validation(self, mri):
+        with pytest.raises(ValueError, match=r"results must have shape \(n, 2\)"):
+            combine_tests_batch(np.array([0.2]), np.array([1, 1]), [mri, mri])
+        with pytest.raises(ValueError, match=r"results must hold codes in \{\+1, -1, 0\}; got 2"):
+            combine_tests_batch(np.array([0.2]), np.array([[1, 2]]), [mri, mri])
+        with pytest.raises(ValueError, match=r"pretest must be a scalar or have shape \(1,\)"):
+            combine_tests_batch(np.array([0.2, 0.3]), np.array([[1, 1]]), [mri, mri])
+        with pytest.raises(ValueError, match=r"accuracies\[1\] must be an AccuracyPosterior"):
+            combine_tests_batch(np.array([0.2]), np.array([[1, 1]]), [mri, "x"])

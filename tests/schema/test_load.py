@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -195,13 +193,6 @@ class TestTable:
         assert p1.tumor_size_mm == 14 and p2.tumor_size_mm is None
         assert p1.findings == [] and p2.findings[0].short_axis_mm == 6.5
         assert p2.lvi is False
-
-    def test_pandas_not_imported(self) -> None:
-        code = (
-            "import sys; from imln.schema import patients_from_table, load_patient; "
-            f"patients_from_table({ROWS!r}); assert 'pandas' not in sys.modules"
-        )
-        subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_loaders_return_patients() -> None:

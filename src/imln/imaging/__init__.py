@@ -1,8 +1,17 @@
 """Imaging results to post-test probabilities of IMLN metastasis.
 
-Bayes' theorem on the odds scale, with the uncertainty of test accuracy (Beta
-posteriors from audited 2×2 tables) and of the pre-test probability carried
-into a Monte Carlo credible interval.
+* :func:`classify_finding` — the criteria engine: a finding's measurements to
+  positive / negative / indeterminate by published criteria (``data/criteria.yaml``),
+  each rule traceable to an evidence record, with the reasons.
+* :func:`select_accuracy` — the accuracy of a modality in the patient's setting,
+  from audited evidence records, with what was used and what was excluded and why.
+* Bayes' theorem on the odds scale, with the uncertainty of test accuracy (Beta
+  posteriors from audited 2×2 tables) and of the pre-test probability carried
+  into a Monte Carlo credible interval (:func:`posttest_probability`,
+  :func:`combine_tests`, and the loop-free batch versions).
+* :func:`assess_imaging` — all of it for one patient, as an :class:`ImagingAssessment`.
+* :func:`fagan_data` / :func:`plot_fagan`, :func:`prepost_data` / :func:`plot_prepost`,
+  :func:`save_figures` — the Fagan nomogram and the pre- → post-test chart.
 
 >>> from imln.evidence._twobytwo import TwoByTwo
 >>> from imln.imaging import AccuracyPosterior, posttest_probability
@@ -13,24 +22,90 @@ into a Monte Carlo credible interval.
 0.57
 """
 
+from imln.imaging._accuracy import (
+    SELECTION_RULE,
+    SETTING_FALLBACKS,
+    AccuracyCandidate,
+    AccuracyChoice,
+    evidence_setting,
+    select_accuracy,
+)
+from imln.imaging._assess import (
+    FindingAssessment,
+    ImagingAssessment,
+    LikelihoodRatio,
+    PosttestSummary,
+    PretestSummary,
+    Step,
+    assess_imaging,
+)
 from imln.imaging._bayes import (
     JEFFREYS_PRIOR,
     AccuracyPosterior,
+    BatchCombinedResult,
     BatchPosttestResult,
     PosttestResult,
     PretestProbability,
     combine_tests,
+    combine_tests_batch,
     posttest_probability,
     posttest_probability_batch,
+)
+from imln.imaging._criteria import (
+    CriteriaError,
+    CriteriaResult,
+    CriteriaSet,
+    Rule,
+    RuleOutcome,
+    classify_finding,
+    load_criteria,
+)
+from imln.imaging._figures import (
+    FaganData,
+    PrePostData,
+    fagan_data,
+    plot_fagan,
+    plot_prepost,
+    prepost_data,
+    save_figures,
 )
 
 __all__ = [
     "JEFFREYS_PRIOR",
+    "SELECTION_RULE",
+    "SETTING_FALLBACKS",
+    "AccuracyCandidate",
+    "AccuracyChoice",
     "AccuracyPosterior",
+    "BatchCombinedResult",
     "BatchPosttestResult",
+    "CriteriaError",
+    "CriteriaResult",
+    "CriteriaSet",
+    "FaganData",
+    "FindingAssessment",
+    "ImagingAssessment",
+    "LikelihoodRatio",
     "PosttestResult",
+    "PosttestSummary",
+    "PrePostData",
     "PretestProbability",
+    "PretestSummary",
+    "Rule",
+    "RuleOutcome",
+    "Step",
+    "assess_imaging",
+    "classify_finding",
     "combine_tests",
+    "combine_tests_batch",
+    "evidence_setting",
+    "fagan_data",
+    "load_criteria",
+    "plot_fagan",
+    "plot_prepost",
     "posttest_probability",
     "posttest_probability_batch",
+    "prepost_data",
+    "save_figures",
+    "select_accuracy",
 ]

@@ -45,6 +45,7 @@ __all__ = [
     "posttest_probability",
     "combine_tests",
     "posttest_probability_batch",
+    "combine_tests_batch",
 ]
 
 Result = Literal["positive", "negative", "indeterminate"]
@@ -115,6 +116,7 @@ _CONSTRAINTS: dict[str, _Interval] = {
     "prior[1]": _POSITIVE,
     "n_draws": _Interval(2, math.inf, "left", integer=True),
     "seed": _Interval(0, math.inf, "left", integer=True),
+    "weight": _Interval(0, 1, "right"),
     "table.tp": _COUNT,
     "table.fn": _COUNT,
     "table.tn": _COUNT,
@@ -147,11 +149,17 @@ class AccuracyPosterior:
     ``source`` names the evidence record the table comes from, for reporting.
     A table with no diseased (tp + fn = 0) or no non-diseased (tn + fp = 0)
     subjects carries no information on sensitivity or specificity and is refused.
+
+    ``weight`` in (0, 1] down-weights a table the evidence audit flagged (a
+    power prior: the counts enter as ``weight × count``, so the posterior is as
+    wide as a table ``weight`` times the size); 1, the default, uses the counts
+    as they are.
     """
 
     table: TwoByTwo
     prior: tuple[float, float] = JEFFREYS_PRIOR
     source: str | None = None
+    weight: float = 1.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.table, TwoByTwo):
@@ -174,13 +182,19 @@ class AccuracyPosterior:
         _check("prior[0]", prior[0])
         _check("prior[1]", prior[1])
         object.__setattr__(self, "prior", (float(prior[0]), float(prior[1])))
+        _check("weight", self.weight)
+        object.__setattr__(self, "weight", float(self.weight))
 
     @classmethod
     def from_table(
-        cls, table: TwoByTwo, prior: tuple[float, float] = JEFFREYS_PRIOR, source: str | None = None
+        cls,
+        table: TwoByTwo,
+        prior: tuple[float, float] = JEFFREYS_PRIOR,
+        source: str | None = None,
+        weight: float = 1.0,
     ) -> AccuracyPosterior:
         """Posterior from ``table`` (e.g. one of ``RecordAudit.tables``) under ``prior``."""
-        return cls(table=table, prior=prior, source=source)
+        return cls(table=table, prior=prior, source=source, weight=weight)
 
     @classmethod
     def from_audit(
@@ -210,12 +224,14 @@ class AccuracyPosterior:
     @property
     def sensitivity_params(self) -> tuple[float, float]:
         a, b = self.prior
-        return (self.table.tp + a, self.table.fn + b)
+        w = self.weight
+        return (w * self.table.tp + a, w * self.table.fn + b)
 
     @property
     def specificity_params(self) -> tuple[float, float]:
         a, b = self.prior
-        return (self.table.tn + a, self.table.fp + b)
+        w = self.weight
+        return (w * self.table.tn + a, w * self.table.fp + b)
 
     # posterior summaries
     @property
@@ -250,6 +266,22 @@ class AccuracyPosterior:
         """The likelihood ratio of ``result`` at the posterior means (1 for indeterminate)."""
         result = _check_result(result)
         return {"positive": self.lr_positive, "negative": self.lr_negative}.get(result, lambda: 1.0)()
+
+    def lr_interval(
+        self, result: str, level: float = 0.95, *, n_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED
+    ) -> tuple[float, float]:
+        """Equal-tailed ``level`` credible interval of the likelihood ratio of ``result``.
+
+        Monte Carlo over the posterior (``n_draws`` draws seeded by ``seed``: the
+        same draws as :func:`posttest_probability` with a point pre-test
+        probability, so this is its ``lr_interval``); ``(1, 1)`` for indeterminate.
+        """
+        result = _check_result(result)
+        _check_run(n_draws, seed, level)
+        if result == "indeterminate":
+            return (1.0, 1.0)
+        lo, hi = _quantiles(self._log_lr_draws(result, n_draws, np.random.default_rng(seed)), level)
+        return (math.exp(lo), math.exp(hi))
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """``n`` joint posterior draws ``(sens, spec)`` (independent Betas)."""
@@ -633,3 +665,116 @@ def posttest_probability_batch(
     lower = np.where(codes == 0, pre, special.expit(pre_logit + np.select([positive, negative], [q_pos[0], q_neg[0]])))
     upper = np.where(codes == 0, pre, special.expit(pre_logit + np.select([positive, negative], [q_pos[1], q_neg[1]])))
     return BatchPosttestResult(point, lower, upper, lr_point, level, n_draws, seed, accuracy.source)
+
+
+@dataclass(frozen=True)
+class BatchCombinedResult:
+    """Post-test probabilities of many patients after several tests each.
+
+    ``point`` is analytic (posterior means, like :attr:`PosttestResult.point`);
+    ``lower``/``upper`` are the credible bounds (None unless requested).
+    ``sources`` name the accuracy of each column of ``results``.
+    """
+
+    point: np.ndarray
+    lower: np.ndarray | None
+    upper: np.ndarray | None
+    level: float
+    n_draws: int | None
+    seed: int | None
+    sources: tuple[str | None, ...]
+    notes: tuple[str, ...]
+
+
+#: Largest number of tests per patient in :func:`combine_tests_batch` (3**k result combinations).
+MAX_BATCH_TESTS = 10
+
+
+def combine_tests_batch(
+    pretest: np.ndarray,
+    results: np.ndarray,
+    accuracies: Sequence[AccuracyPosterior],
+    *,
+    intervals: bool = False,
+    n_draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    level: float = 0.95,
+) -> BatchCombinedResult:
+    """Post-test probabilities for many patients with ``k`` tests each, without loops over patients.
+
+    ``pretest`` holds point pre-test probabilities in (0, 1), shape ``(n,)``
+    (or a scalar); ``results`` holds codes +1 / −1 / 0 (positive / negative /
+    indeterminate) with shape ``(n, k)``, column ``j`` read with
+    ``accuracies[j]``. Tests are combined under conditional independence
+    (likelihood ratios multiplied), as :func:`combine_tests` with
+    ``mode="independent"``; ``notes`` carry the same warning.
+
+    With ``intervals=True``, for each combination of results that occurs (at
+    most 3**k) the per-draw log likelihood ratios are summed from exactly the
+    draws :func:`combine_tests` uses for that combination with a point pre-test
+    and the same ``seed``; each patient's bounds are that combination's log-LR
+    quantiles shifted by the patient's pre-test log-odds (the post-test
+    probability is increasing in log LR). Memory stays O(n·k + n_draws).
+    """
+    pre = np.asarray(pretest, dtype=float)
+    codes = np.asarray(results)
+    accuracies = tuple(accuracies)
+    if not 1 <= len(accuracies) <= MAX_BATCH_TESTS:
+        raise ValueError(f"accuracies must hold 1 to {MAX_BATCH_TESTS} AccuracyPosterior; got {len(accuracies)}")
+    for j, accuracy in enumerate(accuracies):
+        if not isinstance(accuracy, AccuracyPosterior):
+            raise ValueError(f"accuracies[{j}] must be an AccuracyPosterior; got {type(accuracy).__name__}")
+    k = len(accuracies)
+    if codes.ndim != 2 or codes.shape[1] != k:
+        raise ValueError(f"results must have shape (n, {k}), one column per accuracy; got shape {codes.shape}")
+    if codes.size and (
+        codes.dtype.kind not in "iub" and not np.array_equal(codes, np.round(codes))
+        or codes.min() < -1 or codes.max() > 1
+    ):
+        bad = codes[~np.isin(codes, (-1, 0, 1))].flat[0].item()
+        raise ValueError(f"results must hold codes in {{+1, -1, 0}}; got {bad!r}")
+    n = codes.shape[0]
+    if pre.ndim > 1 or (pre.ndim == 1 and pre.shape[0] != n):
+        raise ValueError(f"pretest must be a scalar or have shape ({n},); got shape {pre.shape}")
+    pre = np.broadcast_to(pre, (n,))
+    if pre.size and not (np.all(pre > 0) and np.all(pre < 1)):  # NaN fails both comparisons
+        bad = float(pre[~((pre > 0) & (pre < 1))].flat[0])
+        raise ValueError(f"pretest must hold numbers in {_PROBABILITY}; got {bad!r}")
+    _check("level", level)
+
+    # Each patient's results as one combination index c = sum_j (code_j + 1) 3**j (k small: a loop over columns).
+    combo = np.zeros(n, dtype=np.intp)
+    for j in range(k):
+        combo += (codes[:, j].astype(np.intp) + 1) * 3**j
+    digits = [[(c // 3**j) % 3 for j in range(k)] for c in range(3**k)]
+    names = ("negative", "indeterminate", "positive")
+    log_lr_point = [(math.log(a.lr_negative()), 0.0, math.log(a.lr_positive())) for a in accuracies]
+    shift = np.array([sum(log_lr_point[j][d] for j, d in enumerate(ds)) for ds in digits])
+    nothing_index = sum(3**j for j in range(k))  # every result indeterminate
+    nothing = combo == nothing_index
+    pre_logit = special.logit(pre)
+    point = special.expit(pre_logit + shift[combo])
+    point[nothing] = pre[nothing]  # indeterminate only: the pre-test probability, exactly
+    notes = (CORRELATION_WARNING,) if k >= 2 else ()
+    sources = tuple(a.source for a in accuracies)
+    if not intervals:
+        return BatchCombinedResult(point, None, None, level, None, None, sources, notes)
+
+    _check("n_draws", n_draws)
+    _check("seed", seed)
+    q_low = np.zeros(3**k)
+    q_high = np.zeros(3**k)
+    for c in np.flatnonzero(np.bincount(combo, minlength=3**k)):  # result combinations, at most 3**k
+        if c == nothing_index:
+            continue
+        rng = np.random.default_rng(seed)  # as combine_tests: one generator, applied tests in order
+        total = np.zeros(n_draws)
+        for j, d in enumerate(digits[c]):
+            if d != 1:
+                total += accuracies[j]._log_lr_draws(names[d], n_draws, rng)
+        q_low[c], q_high[c] = _quantiles(total, level)
+    lower = special.expit(pre_logit + q_low[combo])
+    upper = special.expit(pre_logit + q_high[combo])
+    lower[nothing] = pre[nothing]
+    upper[nothing] = pre[nothing]
+    return BatchCombinedResult(point, lower, upper, level, n_draws, seed, sources, notes)
