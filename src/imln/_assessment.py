@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from imln import __version__
 from imln.evidence import EvidenceBase, load_evidence
 from imln.evidence import AuditReport, audit_evidence
+from imln.imaging import ImagingAssessment, PretestProbability, assess_imaging
 from imln.risk import MissingPredictorError, ModelSpecError, RiskPrediction, predict_risk
 from imln.schema import Patient, normalise
 
@@ -50,7 +51,7 @@ class Assessment(BaseModel):
     input: dict[str, Any]
     evidence_on_file: list[EvidenceOnFile] = Field(default_factory=list)
     risk: RiskPrediction | None = None
-    imaging: dict[str, Any] | None = None
+    imaging: ImagingAssessment | None = None
     decision: dict[str, Any] | None = None
     notes: list[str] = Field(default_factory=list)
 
@@ -67,12 +68,14 @@ def assess(
     evidence: EvidenceBase | None = None,
     audit: AuditReport | None = None,
     risk_model: str | None = None,
+    pretest: float | None = None,
 ) -> Assessment:
     """Assess one validated patient against the bundled (or given) evidence.
 
     ``risk_model`` picks a registered pre-test model (default: the bundled one). A
     predictor the patient record lacks is never filled in: the pre-test probability
-    becomes the range over its possible values, and the notes say so.
+    becomes the range over its possible values, and the notes say so. ``pretest``
+    replaces the model's pre-test probability with the clinician's own (a point value).
     """
     if evidence is None:
         evidence = load_evidence()
@@ -104,6 +107,10 @@ def assess(
             f"Pre-test probability shown as a range because {', '.join(risk.missing)} "
             "is unknown; give it for a point estimate."
         )
+    imaging: ImagingAssessment | None = None
+    if patient.findings:
+        prior = _pretest_for_imaging(risk, pretest, notes)
+        imaging = assess_imaging(patient, prior, evidence=evidence, audit=audit)
     return Assessment(
         imln_version=__version__,
         evidence_version=evidence.version,
@@ -112,9 +119,28 @@ def assess(
         input=normalise(patient),
         evidence_on_file=on_file,
         risk=risk,
+        imaging=imaging,
         notes=[
             *notes,
-            "Post-test probability and recommendations are not yet part of this version.",
+            "Recommendations are not yet part of this version.",
             "Decision support, not a medical device: every figure shown carries its source.",
         ],
     )
+
+
+def _pretest_for_imaging(
+    risk: RiskPrediction | None, pretest: float | None, notes: list[str]
+) -> PretestProbability | None:
+    """The pre-test probability imaging starts from: the clinician's, or the model's with its interval."""
+    if pretest is not None:
+        notes.append(f"Pre-test probability {pretest:g} given by the user (the model's estimate is shown for comparison).")
+        return PretestProbability.from_point(pretest)
+    if risk is None or risk.probability is None:
+        notes.append("No single pre-test probability: imaging is reported as likelihood ratios only.")
+        return None
+    try:
+        return PretestProbability.from_interval(risk.probability, *risk.ci95)
+    except ValueError as exc:
+        notes.append(f"The model's interval could not be turned into a Beta distribution ({exc}); "
+                     "imaging uses its point estimate without uncertainty.")
+        return PretestProbability.from_point(risk.probability)

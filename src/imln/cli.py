@@ -31,6 +31,7 @@ from imln.evidence import (
     audit_evidence,
     load_evidence,
 )
+from imln.imaging import ImagingAssessment
 from imln.risk import (
     MissingPredictorError,
     ModelSpec,
@@ -105,6 +106,16 @@ def assess_command(
     risk_model: Annotated[
         str | None, typer.Option("--risk-model", help="Pre-test model id (see `imln models list`).")
     ] = None,
+    pretest: Annotated[
+        float | None,
+        typer.Option("--pretest", min=0.0001, max=0.9999,
+                     help="Your own pre-test probability (0.0001–0.9999) instead of the model's."),
+    ] = None,
+    figures: Annotated[
+        Path | None,
+        typer.Option("--figures", file_okay=False, dir_okay=True,
+                     help="Write the Fagan nomogram and the pre→post chart (PNG and SVG) to this folder."),
+    ] = None,
 ) -> None:
     """Validate a patient file and assess it against the evidence."""
     try:
@@ -120,11 +131,24 @@ def assess_command(
             get_model(risk_model)
         except ModelSpecError as exc:
             raise _fail(str(exc)) from None
-    assessment = assess(patient, evidence=evidence, audit=audit, risk_model=risk_model)
+    assessment = assess(patient, evidence=evidence, audit=audit, risk_model=risk_model, pretest=pretest)
+    written: list[Path] = []
+    if figures is not None and assessment.imaging is not None:
+        from imln.imaging import save_figures
+
+        try:
+            written = save_figures(assessment.imaging, figures)
+        except OSError as exc:
+            raise _fail(f"cannot write figures to {figures}: {exc}") from None
     if as_json:
         _print_json(assessment.model_dump(mode="json"))
     else:
         _render_assessment(assessment, patient_file)
+        if figures is not None:
+            if written:
+                out.print("[dim]Figures: " + ", ".join(escape(str(p)) for p in written) + "[/]")
+            else:
+                out.print("[dim]No figures: they need imaging findings and a single pre-test probability.[/]")
 
 
 def _render_assessment(a: Assessment, source: Path) -> None:
@@ -157,6 +181,8 @@ def _render_assessment(a: Assessment, source: Path) -> None:
 
     if a.risk is not None:
         _render_risk(a.risk)
+    if a.imaging is not None:
+        _render_imaging(a.imaging)
 
     if a.evidence_on_file:
         t = Table(title="Accuracy evidence on file for these modalities")
@@ -220,6 +246,40 @@ def _render_risk(r: RiskPrediction) -> None:
     for w in r.warnings:
         out.print(f"[yellow]! {escape(w)}[/]")
     out.print(f"[dim]Model card: imln models show {escape(r.model_id)}[/]")
+
+
+def _lr(lr: object) -> str:
+    if lr is None:
+        return "—"
+    return f"{lr.point:.2f} ({lr.lower:.2f}–{lr.upper:.2f})"
+
+
+def _render_imaging(im: ImagingAssessment) -> None:
+    t = Table(title="Imaging: each test's result and likelihood ratios (95% CrI)")
+    for col in ("#", "modality", "result", "decided by", "LR+", "LR−", "accuracy from", "applied"):
+        t.add_column(col, overflow="fold")
+    for f in im.findings:
+        source = f.result_source if not f.decided_by else ", ".join(f.decided_by)
+        acc = f.accuracy.record_id if f.accuracy is not None and f.accuracy.record_id else "no usable record"
+        t.add_row(str(f.index + 1), f.modality, f.result or "—", escape(source), _lr(f.lr_positive),
+                  _lr(f.lr_negative), escape(acc), "yes" if f.applied else "[yellow]no[/]")
+    out.print(t)
+    post = im.posttest
+    if post is not None and im.pretest is not None:
+        out.print(
+            f"Post-test probability: [bold]{_pct(post.point)}[/] (95% credible interval "
+            f"{_pct(post.lower)}–{_pct(post.upper)}; {escape(post.method)} combination, "
+            f"Monte Carlo {post.n_draws:,} draws, seed {post.seed})"
+        )
+    for w in im.warnings:
+        out.print(f"[yellow]! {escape(w)}[/]")
+    for f in im.findings:
+        if not f.applied:
+            out.print(f"[yellow]  #{f.index + 1} not applied: {escape(f.effect)}[/]")
+        for n in f.notes:
+            out.print(f"[dim]  #{f.index + 1}: {escape(_shorten(n, 240))}[/]")
+    for n in im.notes:
+        out.print(f"[dim]• {escape(n)}[/]")
 
 
 def _shorten(text: str, limit: int = 110) -> str:
@@ -499,6 +559,26 @@ def schema_command(
         _print_json(patient_json_schema())
     else:
         _print_json(EvidenceRecord.model_json_schema())
+
+
+def _register_interfaces() -> None:
+    """`imln serve` and `imln report` need the `api`/`report` extras; say so if they are missing."""
+    try:
+        from imln.api._cli import report_command, serve_command
+    except ImportError as exc:  # the extras are not installed: explain instead of failing at import
+        missing = exc.name or "a dependency"
+
+        def _needs_extra(*_: object, **__: object) -> None:
+            raise _fail(f"this command needs the optional dependencies: pip install 'imln[api,report]' ({missing} is missing)")
+
+        app.command("serve", help="Start the web app and REST API (needs imln[api]).")(_needs_extra)
+        app.command("report", help="Write an HTML/PDF report (needs imln[report]).")(_needs_extra)
+        return
+    app.command("serve")(serve_command)
+    app.command("report")(report_command)
+
+
+_register_interfaces()
 
 
 def main() -> None:

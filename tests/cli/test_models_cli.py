@@ -77,3 +77,28 @@ def test_models_add_bad_file_exits_2_naming_the_field(tmp_path):
     result = run("models", "add", str(path))
     assert result.exit_code == 2
     assert "default_setting 'elsewhere'" in result.stderr
+
+
+def test_assess_reports_imaging_and_writes_figures(tmp_path):
+    result = run("assess", str(EXAMPLES / "early_lateral_n0.yaml"), "--figures", str(tmp_path / "figs"))
+    assert result.exit_code == 0, result.output
+    assert "Post-test probability:" in result.stdout
+    names = sorted(p.name for p in (tmp_path / "figs").iterdir())
+    assert names == ["fagan_nomogram.png", "fagan_nomogram.svg", "pretest_posttest.png", "pretest_posttest.svg"]
+    assert (tmp_path / "figs" / "fagan_nomogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_own_pretest_replaces_the_models_and_moves_the_posttest():
+    base = json.loads(run("assess", str(EXAMPLES / "early_lateral_n0.yaml"), "--json").stdout)
+    own = json.loads(run("assess", str(EXAMPLES / "early_lateral_n0.yaml"), "--json", "--pretest", "0.3").stdout)
+    assert own["imaging"]["pretest"]["mean"] == pytest.approx(0.3)
+    lr = own["imaging"]["posttest"]["lr_point"]
+    assert own["imaging"]["posttest"]["point"] == pytest.approx(0.3 * lr / (0.3 * lr + 0.7), rel=1e-9)
+    assert own["imaging"]["posttest"]["point"] > base["imaging"]["posttest"]["point"]
+    assert any("given by the user" in n for n in own["notes"])
+
+
+def test_pretest_out_of_range_is_refused():
+    result = run("assess", str(EXAMPLES / "early_lateral_n0.yaml"), "--pretest", "1.5")
+    assert result.exit_code == 2
+    assert "--pretest" in result.output

@@ -400,4 +400,9 @@ def _setting_warnings(spec: ModelSpec, patient: Patient) -> list[str]:
             f"{spec.id} describes untreated patients; after neoadjuvant chemotherapy the nodal burden "
             "is lower and this probability is likely too high"
         )
+    if patient.setting.value == "follow_up":
+        out.append(
+            f"{spec.id} gives the probability of IMLN metastasis at diagnosis; at follow-up the question is "
+            "recurrence, which this model does not describe"
+        )
     return out

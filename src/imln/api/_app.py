@@ -1,0 +1,438 @@
+"""The FastAPI application: REST API under ``/api/v1`` and the clinician web page at ``/``.
+
+Every handler renders objects computed elsewhere (``imln.assess``, the evidence base,
+the risk registry); nothing is computed here. Input problems are 422 responses in the
+CLI's JSON layout (``{"error": "patient_input", "problems": [{field, value, allowed,
+message, related}]}``); bodies larger than the limit are 413 before they are read.
+"""
+
+
+import dataclasses
+import hmac
+import logging
+import time
+from contextlib import asynccontextmanager
+from functools import cache
+from pathlib import PurePath
+from typing import Annotated, Any
+
+import anyio
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from imln import __version__
+from imln._assessment import Assessment, assess
+from imln.api._limits import BodySizeLimit
+from imln.api._settings import Settings
+from imln.evidence import Kind, Modality, audit_evidence, load_evidence
+from imln.schema import Patient, PatientInputError, load_patient, patient_json_schema
+
+__all__ = ["ApiError", "create_app"]
+
+log = logging.getLogger("imln.api")
+
+API = "/api/v1"
+#: Content types accepted for a patient body (JSON or YAML; recognised by content).
+PATIENT_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+
+
+class ApiError(Exception):
+    """An error answered as JSON ``{"error": code, "message": ..., "problems": [...]}``."""
+
+    def __init__(self, status: int, code: str, message: str, *, problems: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.problems = problems or []
+        self.headers = headers
+
+    def response(self) -> JSONResponse:
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.problems:
+            body["problems"] = self.problems
+        return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+def _problem(field: str, message: str, value: Any = None, allowed: str | None = None) -> dict[str, Any]:
+    return {"field": field, "value": value, "allowed": allowed, "message": message, "related": []}
+
+
+# --------------------------------------------------------------------------- OpenAPI helpers
+
+
+@cache
+def _patient_openapi() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The patient JSON Schema with ``$defs`` moved to OpenAPI components."""
+    schema = patient_json_schema()
+    defs = schema.pop("$defs", {})
+    schema.pop("$schema", None)
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: (v.replace("#/$defs/", "#/components/schemas/PatientInput_") if k == "$ref" and isinstance(v, str)
+                        else rewrite(v))
+                    for k, v in node.items()}
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        return node
+
+    return rewrite(schema), {f"PatientInput_{k}": rewrite(v) for k, v in defs.items()}
+
+
+def _patient_body() -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "description": "One patient (JSON, or YAML with a YAML content type). Units are in field names; "
+                           "null or absent = unknown. See GET /api/v1/schema/patient.",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/PatientInput"}},
+                "application/yaml": {"schema": {"$ref": "#/components/schemas/PatientInput"}},
+            },
+        },
+        "responses": {
+            "413": {"description": "Body larger than the limit."},
+            "415": {"description": "Unsupported content type."},
+            "422": {"description": "Invalid patient input: every problem with its field path and allowed range."},
+        },
+    }
+
+
+# --------------------------------------------------------------------------- app
+
+
+def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAPI:
+    """The application for ``settings`` (default: from the environment and config file).
+
+    ``store`` overrides the assessment store (tests); otherwise one is opened on
+    ``settings.database_url`` (migrated to the newest schema) at startup.
+    """
+    settings = settings or Settings()
+    state: dict[str, Any] = {"store": store}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        if state["store"] is None and settings.storage:
+            from imln.storage import Store
+
+            state["store"] = Store(settings.resolved_database_url())
+            state["owned"] = True
+        load_evidence()  # warm caches before the first request
+        _audit()
+        yield
+        if state.get("owned"):
+            state["store"].close()
+
+    app = FastAPI(
+        title="imln",
+        version=__version__,
+        summary="Decision support for internal mammary lymph node (IMLN) metastasis. Not a medical device.",
+        description=(
+            "Assess a patient (`POST /api/v1/compute`, or `POST /api/v1/assessments` to store it), read stored "
+            "assessments and reproduce them, export reports and FHIR RiskAssessments, list models and evidence. "
+            "Stored assessments need `Authorization: Bearer <token>` (IMLN_API_TOKEN); compute endpoints need it "
+            "unless the service runs with open compute."
+        ),
+        openapi_url=f"{API}/openapi.json",
+        docs_url=f"{API}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.imln = state
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", request.url.path)  # the template: ids are not patient identifiers
+        log.debug("%s %s %s %.1fms", request.method, path, response.status_code, (time.perf_counter() - start) * 1000)
+        return response
+
+    # ------------------------------------------------------------------ errors
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(PatientInputError)
+    async def _patient_error(_request: Request, exc: PatientInputError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for e in exc.errors():
+            loc = [str(p) for p in e.get("loc", ()) if p not in ("query", "path", "body", "header")]
+            ctx = e.get("ctx") or {}
+            bounds = [f"≥{ctx['ge']}" if "ge" in ctx else None, f"≤{ctx['le']}" if "le" in ctx else None,
+                      f">{ctx['gt']}" if "gt" in ctx else None, f"<{ctx['lt']}" if "lt" in ctx else None]
+            allowed = " and ".join(b for b in bounds if b) or (ctx.get("expected") if isinstance(ctx.get("expected"), str) else None)
+            value = e.get("input")
+            problems.append(_problem(".".join(loc) or "<request>", e.get("msg", "invalid"),
+                                     None if value is None else str(value)[:60], allowed))
+        return JSONResponse({"error": "request", "message": "invalid request parameters", "problems": problems},
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse({"error": code, "message": str(exc.detail)}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    # ------------------------------------------------------------------ dependencies
+
+    def _bearer(request: Request) -> str | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+    def _check_token(given: str | None) -> None:
+        expected = settings.token()
+        if expected is None:
+            raise ApiError(401, "unauthorized",
+                           "stored assessments need an API token: set IMLN_API_TOKEN (or api_token in the config file)",
+                           headers={"WWW-Authenticate": "Bearer"})
+        if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
+            raise ApiError(401, "unauthorized", "missing or wrong bearer token",
+                           headers={"WWW-Authenticate": "Bearer"})
+
+    def require_token(request: Request) -> None:
+        _check_token(_bearer(request))
+
+    def compute_access(request: Request) -> None:
+        if not settings.open_compute:
+            _check_token(_bearer(request))
+
+    def get_store() -> Any:
+        store = state["store"]
+        if store is None:
+            raise ApiError(503, "storage_off", "this service runs without storage")
+        return store
+
+    Token = Depends(require_token)
+    Compute = Depends(compute_access)
+
+    # ------------------------------------------------------------------ helpers
+
+    async def read_patient(request: Request) -> Patient:
+        ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+        if ctype and ctype not in PATIENT_TYPES:
+            raise ApiError(415, "unsupported_media_type", f"content type {ctype!r} is not accepted",
+                           problems=[_problem("<input>", "send the patient as JSON or YAML", ctype,
+                                              ", ".join(PATIENT_TYPES))])
+        body = await request.body()
+        return load_patient(body, name="request body")
+
+    def stored_or_404(assessment_id: str) -> Any:
+        row = get_store().get(assessment_id)
+        if row is None:
+            raise ApiError(404, "not_found", f"no stored assessment {assessment_id!r}")
+        return row
+
+    # ------------------------------------------------------------------ assessments
+
+    @app.post(f"{API}/compute", tags=["assessments"], response_model=Assessment, dependencies=[Compute],
+              openapi_extra=_patient_body(), summary="Assess a patient without storing it")
+    async def compute(request: Request) -> Response:
+        patient = await read_patient(request)
+        return JSONResponse(assess(patient).model_dump(mode="json"))
+
+    @app.post(f"{API}/assessments", tags=["assessments"], status_code=201, dependencies=[Token],
+              openapi_extra=_patient_body(), summary="Assess a patient and store the assessment")
+    async def create_assessment(request: Request) -> Response:
+        patient = await read_patient(request)
+        store = get_store()
+        assessment = assess(patient)
+        row = await anyio.to_thread.run_sync(store.save, assessment)
+        return JSONResponse(row.to_dict(), status_code=201, headers={"Location": f"{API}/assessments/{row.id}"})
+
+    @app.get(f"{API}/assessments", tags=["assessments"], dependencies=[Token], summary="List stored assessments, newest first")
+    async def list_assessments(
+        limit: Annotated[int, Query(ge=1, le=settings.max_page_size, description="Items per page.")] = 20,
+        offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    ) -> dict[str, Any]:
+        page = await anyio.to_thread.run_sync(lambda: get_store().list(limit=limit, offset=offset))
+        return {
+            "items": [r.summary() for r in page.items],
+            "total": page.total,
+            "limit": page.limit,
+            "offset": page.offset,
+            "next_offset": page.next_offset,
+        }
+
+    @app.get(f"{API}/assessments/{{assessment_id}}", tags=["assessments"], dependencies=[Token],
+             summary="One stored assessment with its versions and digests")
+    async def get_assessment(assessment_id: str) -> dict[str, Any]:
+        row = await anyio.to_thread.run_sync(stored_or_404, assessment_id)
+        return row.to_dict()
+
+    @app.post(f"{API}/assessments/{{assessment_id}}/reproduce", tags=["assessments"], dependencies=[Token],
+              summary="Re-run a stored assessment and compare it with what was stored")
+    async def reproduce(assessment_id: str) -> dict[str, Any]:
+        stored_or_404(assessment_id)
+        result = await anyio.to_thread.run_sync(get_store().reproduce, assessment_id)
+        return {**result.to_dict(), "history": get_store().reproductions(assessment_id)}
+
+    @app.get(f"{API}/assessments/{{assessment_id}}/report", tags=["reports"], dependencies=[Token],
+             summary="A stored assessment as an HTML or PDF report")
+    async def stored_report(assessment_id: str, format: Annotated[str, Query(pattern="^(html|pdf)$")] = "html") -> Response:
+        row = stored_or_404(assessment_id)
+        return await _report(row.output, format, stored_id=row.id)
+
+    @app.get(f"{API}/assessments/{{assessment_id}}/fhir", tags=["fhir"], dependencies=[Token],
+             summary="A stored assessment as a FHIR R4B RiskAssessment")
+    async def stored_fhir(assessment_id: str) -> Response:
+        row = stored_or_404(assessment_id)
+        return _fhir(row.output, resource_id=row.id)
+
+    @app.post(f"{API}/compute/report", tags=["reports"], dependencies=[Compute], openapi_extra=_patient_body(),
+              summary="Assess a patient and return the report (HTML or PDF)")
+    async def compute_report(request: Request, format: Annotated[str, Query(pattern="^(html|pdf)$")] = "pdf") -> Response:
+        patient = await read_patient(request)
+        return await _report(assess(patient).model_dump(mode="json"), format)
+
+    @app.post(f"{API}/compute/fhir", tags=["fhir"], dependencies=[Compute], openapi_extra=_patient_body(),
+              summary="Assess a patient and return a FHIR R4B RiskAssessment")
+    async def compute_fhir(request: Request) -> Response:
+        patient = await read_patient(request)
+        return _fhir(assess(patient).model_dump(mode="json"))
+
+    @app.post(f"{API}/validate", tags=["patients"], openapi_extra=_patient_body(),
+              summary="Validate a patient: every problem with its field and allowed range")
+    async def validate(request: Request) -> Response:
+        try:
+            await read_patient(request)
+        except PatientInputError as exc:
+            return JSONResponse({"valid": False, **exc.to_dict()}, status_code=200)
+        return JSONResponse({"valid": True, "problems": []})
+
+    # ------------------------------------------------------------------ reference data
+
+    @app.get(f"{API}/models", tags=["reference"], summary="Registered pre-test risk models")
+    async def models() -> dict[str, Any]:
+        return _models()
+
+    @app.get(f"{API}/evidence", tags=["reference"], summary="Evidence records with their audit status")
+    async def evidence(
+        kind: Annotated[Kind | None, Query(description="Only records of this kind.")] = None,
+        modality: Annotated[Modality | None, Query(description="Only records for this modality.")] = None,
+    ) -> dict[str, Any]:
+        ev, audit = load_evidence(), _audit()
+        records = ev.filter(kind=kind, modality=modality)
+        return {
+            "evidence_version": ev.version,
+            "evidence_digest": ev.digest,
+            "count": len(records),
+            "records": [
+                {
+                    "id": r.id,
+                    "kind": r.kind.value,
+                    "measures": r.measures,
+                    "modality": r.modality.value if r.modality else None,
+                    "setting": r.setting.value,
+                    "citation": r.citation,
+                    "values": {k: v.printed for k, v in r.values.items()},
+                    "audit_status": audit[r.id].status,
+                }
+                for r in records
+            ],
+        }
+
+    @app.get(f"{API}/evidence/audit", tags=["reference"], summary="The evidence audit, one entry per record")
+    async def evidence_audit() -> dict[str, Any]:
+        return _audit().as_dict()
+
+    @app.get(f"{API}/schema/patient", tags=["patients"], summary="JSON Schema of the patient input")
+    async def schema() -> dict[str, Any]:
+        return patient_json_schema()
+
+    @app.get(f"{API}/health", tags=["service"], summary="Liveness, versions and storage backend")
+    async def health() -> dict[str, Any]:
+        store = state["store"]
+        return {
+            "status": "ok",
+            "imln_version": __version__,
+            "evidence_version": load_evidence().version,
+            "storage": None if store is None else store.dialect,
+            "open_compute": settings.open_compute,
+        }
+
+    # ------------------------------------------------------------------ OpenAPI
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        from fastapi.openapi.utils import get_openapi
+
+        spec = get_openapi(title=app.title, version=app.version, summary=app.summary, description=app.description,
+                           routes=app.routes)
+        patient, defs = _patient_openapi()
+        components = spec.setdefault("components", {}).setdefault("schemas", {})
+        components.update(defs)
+        components["PatientInput"] = patient
+        spec["components"].setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer"}
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    from imln.api._web import add_web_routes
+
+    add_web_routes(app, settings, state, _check_token)
+    return app
+
+
+# --------------------------------------------------------------------------- shared
+
+
+@cache
+def _audit() -> Any:
+    return audit_evidence(load_evidence())
+
+
+def _models() -> dict[str, Any]:
+    try:
+        from imln import risk
+    except ImportError:  # pragma: no cover
+        risk = None  # type: ignore[assignment]
+    list_models = getattr(risk, "list_models", None)
+    if list_models is None:
+        return {"models": [], "note": "this version has no pre-test risk model registry (imln.risk.list_models)"}
+    out = []
+    for entry in list_models():
+        if dataclasses.is_dataclass(entry):
+            item = dataclasses.asdict(entry)
+        elif hasattr(entry, "model_dump"):
+            item = entry.model_dump(mode="json")
+        else:
+            item = dict(entry)
+        # file paths on the server are nobody's business: keep the file name only
+        out.append({k: (PurePath(v).name if isinstance(v, PurePath) else v) for k, v in item.items()})
+    return {"models": out, "note": None}
+
+
+async def _report(doc: dict[str, Any], fmt: str, *, stored_id: str | None = None) -> Response:
+    from imln.report import render_html, render_pdf
+
+    label = (doc.get("input") or {}).get("patient_id") or "assessment"
+    if fmt == "pdf":
+        try:
+            pdf = await anyio.to_thread.run_sync(lambda: render_pdf(doc, stored_id=stored_id))
+        except RuntimeError as exc:
+            raise ApiError(501, "pdf_unavailable", str(exc)) from None
+        return Response(pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="imln-{label}.pdf"'})
+    return HTMLResponse(render_html(doc, stored_id=stored_id))
+
+
+def _fhir(doc: dict[str, Any], resource_id: str | None = None) -> Response:
+    try:
+        from imln.fhir import risk_assessment_json
+    except ImportError as exc:
+        raise ApiError(501, "fhir_unavailable", f"FHIR export needs fhir.resources: pip install 'imln[fhir]' ({exc})") from None
+    return JSONResponse(risk_assessment_json(doc, resource_id=resource_id), media_type="application/fhir+json")

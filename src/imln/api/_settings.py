@@ -1,0 +1,82 @@
+"""Settings of the HTTP service: environment variables ``IMLN_*`` or a TOML config file.
+
+Precedence: arguments > environment > config file > defaults. The config file is
+``$IMLN_CONFIG_FILE`` or ``config.toml`` in the user's config folder, e.g.::
+
+    database_url = "postgresql+psycopg://imln@db.example/imln"
+    api_token = "…"          # protects stored assessments
+    open_compute = true       # POST /api/v1/compute and the web form without token
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from imln.schema import MAX_INPUT_BYTES
+
+__all__ = ["Settings", "config_file_path"]
+
+
+def config_file_path() -> Path:
+    """``$IMLN_CONFIG_FILE``, else ``config.toml`` in the user's config folder."""
+    env = os.environ.get("IMLN_CONFIG_FILE")
+    if env:
+        return Path(env)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("imln", appauthor=False)) / "config.toml"
+
+
+class Settings(BaseSettings):
+    """Everything the service can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="IMLN_", extra="ignore", frozen=True)
+
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite file in the user's data folder (WAL mode)."
+    )
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token for stored assessments (and for compute unless open_compute)."
+    )
+    open_compute: bool = Field(
+        False, description="Allow POST /api/v1/compute, reports, FHIR and the web form without the token."
+    )
+    store_web_assessments: bool = Field(True, description="Store assessments made through the web form.")
+    max_request_bytes: int = Field(MAX_INPUT_BYTES, gt=0, description="Largest request body accepted.")
+    max_page_size: int = Field(100, gt=0, le=1000)
+    storage: bool = Field(True, description="Open the assessment store (off: compute-only service).")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = config_file_path()
+        sources: list[Any] = [init_settings, env_settings]
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        from imln.storage import default_database_url
+
+        return default_database_url()
+
+    def token(self) -> str | None:
+        return self.api_token.get_secret_value() if self.api_token else None

@@ -1,0 +1,257 @@
+"""The one place that reads the *names* of fields in an assessment's JSON.
+
+The risk, imaging and decision sections are being built while these renderers
+exist, so the renderers never hard-code their layout. Everything that needs a
+particular number — the FHIR export's probability, the stored model versions,
+the headline of the web page — asks this module, which recognises shapes:
+
+* a **probability with an interval**: a mapping with a point value in [0, 1]
+  under one of :data:`POINT_KEYS` and bounds under :data:`LOWER_KEYS` /
+  :data:`UPPER_KEYS` or a two-item list under :data:`INTERVAL_KEYS`;
+* **model versions**: keys in :data:`MODEL_ID_KEYS` / :data:`MODEL_VERSION_KEYS`.
+
+If a section's final layout uses other names, adjust the tuples (or
+:func:`risk_estimate`) here and every renderer follows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ProbabilityEstimate",
+    "as_probability",
+    "shape_keys",
+    "find_probabilities",
+    "headline_probability",
+    "headline_recommendation",
+    "model_versions",
+    "risk_details",
+    "risk_estimate",
+]
+
+#: Keys holding a point probability (first match wins).
+POINT_KEYS = ("point", "estimate", "probability", "mean", "median", "value", "p")
+#: Keys holding the lower and upper bound of an interval.
+LOWER_KEYS = ("lower", "low", "ci_lower", "lower_bound", "lo")
+UPPER_KEYS = ("upper", "high", "ci_upper", "upper_bound", "hi")
+#: Keys holding an interval as a two-item list ``[lower, upper]``.
+INTERVAL_KEYS = ("interval", "ci", "ci95", "credible_interval", "confidence_interval")
+#: Keys holding the interval's level (0.95 or 95).
+LEVEL_KEYS = ("level", "ci_level", "interval_level")
+#: Keys naming a model and its version, wherever they appear in a section.
+MODEL_ID_KEYS = ("model_id", "model")
+MODEL_VERSION_KEYS = ("model_version", "version")
+#: Sections searched for the headline probability, most final first.
+HEADLINE_SECTIONS = ("decision", "imaging", "risk")
+#: Key fragments marking the probability a section is about (preferred over others).
+PREFERRED_FRAGMENTS = ("posttest", "post_test", "probability", "pretest", "pre_test", "risk")
+
+
+@dataclass(frozen=True)
+class ProbabilityEstimate:
+    """A probability in [0, 1] with an optional interval, and where it was found."""
+
+    point: float | None
+    lower: float | None = None
+    upper: float | None = None
+    level: float | None = None  # as a proportion, 0.95
+    path: str = ""
+    #: True when no point estimate exists and (lower, upper) is the range of possible points.
+    range_only: bool = False
+
+    @property
+    def has_interval(self) -> bool:
+        return self.lower is not None and self.upper is not None
+
+    def percent_text(self, digits: int = 1) -> str:
+        """``'12.3% (95% interval 8.1–17.0%)'``, or ``'between 4.0% and 9.0%'`` for a range."""
+        if self.point is None:
+            return f"between {self.lower * 100:.{digits}f}% and {self.upper * 100:.{digits}f}%"  # type: ignore[operator]
+        text = f"{self.point * 100:.{digits}f}%"
+        if self.has_interval:
+            level = f"{self.level * 100:g}% " if self.level else ""
+            text += f" ({level}interval {self.lower * 100:.{digits}f}–{self.upper * 100:.{digits}f}%)"
+        return text
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _first(mapping: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if key in mapping and mapping[key] is not None:
+            return mapping[key]
+    return None
+
+
+#: Keys holding a range of point estimates when the point itself is unknown (missing predictor).
+RANGE_KEYS = ("probability_range", "range")
+
+
+def _pair(value: Any) -> tuple[float, float] | None:
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        lo, hi = _number(value[0]), _number(value[1])
+        if lo is not None and hi is not None and 0.0 <= lo <= hi <= 1.0:
+            return lo, hi
+    return None
+
+
+def shape_keys(value: Mapping[str, Any]) -> set[str]:
+    """The keys of ``value`` that :func:`as_probability` reads (to render the rest apart)."""
+    keys = set(POINT_KEYS + LOWER_KEYS + UPPER_KEYS + INTERVAL_KEYS + LEVEL_KEYS + RANGE_KEYS)
+    return {k for k in value if k in keys}
+
+
+def as_probability(value: Any, path: str = "") -> ProbabilityEstimate | None:
+    """The value as a probability with interval, or ``None`` if it does not have that shape.
+
+    Accepts a mapping with a point in [0, 1] and (optionally) bounds, where
+    ``lower ≤ point ≤ upper`` and both bounds lie in [0, 1]. A mapping whose point is
+    ``null`` but which gives a ``probability_range`` (a predictor was unknown) yields an
+    estimate with ``point=None`` and that range as bounds.
+    """
+    if not isinstance(value, Mapping):
+        return None
+    point = _number(_first(value, POINT_KEYS))
+    if point is None:
+        explicit = any(k in value for k in ("point", "probability", "estimate"))
+        rng = _pair(_first(value, RANGE_KEYS))
+        if explicit and rng is not None:
+            return ProbabilityEstimate(None, rng[0], rng[1], None, path, range_only=True)
+        return None
+    if not 0.0 <= point <= 1.0:
+        return None
+    lower = _number(_first(value, LOWER_KEYS))
+    upper = _number(_first(value, UPPER_KEYS))
+    if lower is None or upper is None:
+        pair = _pair(_first(value, INTERVAL_KEYS))
+        if pair is not None:
+            lower, upper = pair
+    if lower is None or upper is None or not (0.0 <= lower <= point <= upper <= 1.0):
+        # an interval that does not bracket the point is not treated as one; without any
+        # interval the mapping still counts only if its point key is explicit
+        if _first(value, ("point", "probability", "estimate")) is None:
+            return None
+        lower = upper = None
+    level = _number(_first(value, LEVEL_KEYS))
+    if level is None and _first(value, ("ci95",)) is not None and lower is not None:
+        level = 0.95
+    if level is not None and level > 1:
+        level /= 100
+    return ProbabilityEstimate(point, lower, upper, level, path)
+
+
+def find_probabilities(value: Any, path: str = "") -> Iterator[ProbabilityEstimate]:
+    """Every probability-with-interval inside ``value``, depth first, with its dotted path."""
+    found = as_probability(value, path)
+    if found is not None:
+        yield found
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from find_probabilities(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from find_probabilities(item, f"{path}[{i}]")
+
+
+def _preferred(estimates: list[ProbabilityEstimate]) -> ProbabilityEstimate | None:
+    if not estimates:
+        return None
+    for fragment in PREFERRED_FRAGMENTS:
+        for e in estimates:
+            if fragment in e.path.rsplit(".", 1)[-1].lower():
+                return e
+    with_interval = [e for e in estimates if e.has_interval]
+    return (with_interval or estimates)[0]
+
+
+def risk_estimate(assessment: Mapping[str, Any]) -> ProbabilityEstimate | None:
+    """The pre-test probability of IMLN metastasis from ``assessment["risk"]``, if any.
+
+    ``assessment`` is ``Assessment.model_dump(mode="json")``. Returns ``None`` when the
+    risk section is absent or holds no probability. **Adjust here** if the risk
+    section's final field names differ.
+    """
+    risk = assessment.get("risk")
+    if not risk:
+        return None
+    estimates = list(find_probabilities(risk, "risk"))
+    return _preferred(estimates)
+
+
+def headline_probability(assessment: Mapping[str, Any]) -> ProbabilityEstimate | None:
+    """The most final probability on offer: decision, then imaging (post-test), then risk."""
+    for section in HEADLINE_SECTIONS:
+        data = assessment.get(section)
+        if data:
+            best = _preferred(list(find_probabilities(data, section)))
+            if best is not None:
+                return best
+    return None
+
+
+def model_versions(assessment: Mapping[str, Any]) -> dict[str, str]:
+    """``{model_id: version}`` for every model named in the assessment's sections."""
+    out: dict[str, str] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Mapping):
+            model = _first(value, MODEL_ID_KEYS)
+            version = _first(value, MODEL_VERSION_KEYS)
+            if isinstance(model, str) and version is not None and not isinstance(version, (dict, list)):
+                out[model] = str(version)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for section in ("risk", "imaging", "decision"):
+        walk(assessment.get(section))
+    for key, value in assessment.items():  # sections added later
+        if key not in ("risk", "imaging", "decision", "input", "evidence_on_file") and isinstance(value, dict):
+            walk(value)
+    return dict(sorted(out.items()))
+
+
+#: Keys in the decision section holding the recommendation text (first match wins).
+RECOMMENDATION_KEYS = ("recommendation", "action", "summary", "headline", "label", "text")
+
+
+def headline_recommendation(assessment: Mapping[str, Any]) -> str | None:
+    """The recommendation text from ``assessment["decision"]``, if the section gives one."""
+    decision = assessment.get("decision")
+    if not isinstance(decision, Mapping):
+        return None
+    for key in RECOMMENDATION_KEYS:
+        value = decision.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        if isinstance(value, Mapping):  # e.g. {"recommendation": {"text": ..., "rationale": ...}}
+            for inner in RECOMMENDATION_KEYS:
+                text = value.get(inner)
+                if isinstance(text, str) and text.strip():
+                    return text.strip()
+    return None
+
+
+def risk_details(assessment: Mapping[str, Any]) -> dict[str, Any]:
+    """Descriptive fields of the risk section: model title, interval method, unknown predictors."""
+    risk = assessment.get("risk")
+    if not isinstance(risk, Mapping):
+        return {"title": None, "interval_method": None, "missing": []}
+    missing = risk.get("missing")
+    return {
+        "title": risk.get("model_title") or risk.get("title"),
+        "interval_method": risk.get("interval_method"),
+        "missing": list(missing) if isinstance(missing, list) else [],
+    }

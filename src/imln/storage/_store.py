@@ -1,0 +1,385 @@
+"""The assessment store: save, fetch, list and reproduce assessments.
+
+SQLite by default (a file in the user's data folder, WAL mode), PostgreSQL when a
+``postgresql+psycopg://`` URL is given. The schema is migrated with the bundled
+Alembic revisions every time a store is opened, so stored rows move forward with the
+code and are never dropped. Logs name assessments by id only, never by patient.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, inspect, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from imln.report._adapter import model_versions
+from imln.storage._models import AssessmentRow, ReproductionRow
+
+__all__ = [
+    "Page",
+    "Reproduction",
+    "Store",
+    "StoredAssessment",
+    "canonical_json",
+    "default_database_url",
+    "digest",
+    "HEAD_REVISION",
+]
+
+log = logging.getLogger("imln.storage")
+
+#: Newest migration revision bundled with this version.
+HEAD_REVISION = "0002"
+#: Output keys that legitimately differ between two runs of the same assessment.
+VOLATILE_KEYS = frozenset({"created_at"})
+
+
+def default_database_url() -> str:
+    """``sqlite:///…/assessments.sqlite3`` in the user's data folder (created if needed)."""
+    from platformdirs import user_data_dir
+
+    folder = Path(user_data_dir("imln", appauthor=False))
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'assessments.sqlite3'}"
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, UTF-8 kept: the text that digests are computed over."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def _stable(output: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in output.items() if k not in VOLATILE_KEYS}
+
+
+def _differences(old: Any, new: Any, path: str = "") -> list[str]:
+    """Dotted paths where two JSON values differ (at most 50)."""
+    out: list[str] = []
+
+    def walk(a: Any, b: Any, p: str) -> None:
+        if len(out) >= 50:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in dict.fromkeys([*a, *b]):
+                walk(a.get(k, _MISSING), b.get(k, _MISSING), f"{p}.{k}" if p else k)
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for i, (x, y) in enumerate(zip(a, b)):
+                walk(x, y, f"{p}[{i}]")
+        elif a != b:
+            out.append(p or "<root>")
+
+    walk(old, new, path)
+    return out
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class StoredAssessment:
+    """One row of the store, as returned to callers."""
+
+    id: str
+    stored_at: datetime
+    schema_version: str
+    imln_version: str
+    evidence_version: str
+    evidence_digest: str
+    model_versions: dict[str, str]
+    input_digest: str
+    output_digest: str
+    input: dict[str, Any]
+    output: dict[str, Any]
+
+    @property
+    def intact(self) -> bool:
+        """The stored output still has the digest computed when it was stored."""
+        return digest(_stable(self.output)) == self.output_digest
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "stored_at": self.stored_at.isoformat(),
+            "schema_version": self.schema_version,
+            "imln_version": self.imln_version,
+            "evidence_version": self.evidence_version,
+            "evidence_digest": self.evidence_digest,
+            "model_versions": self.model_versions,
+            "input_digest": self.input_digest,
+            "output_digest": self.output_digest,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.summary(), "intact": self.intact, "assessment": self.output}
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[StoredAssessment]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def next_offset(self) -> int | None:
+        nxt = self.offset + len(self.items)
+        return nxt if nxt < self.total else None
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """The result of re-running a stored assessment with the current code and evidence."""
+
+    assessment_id: str
+    matches: bool
+    differences: list[str]
+    stored_versions: dict[str, Any]
+    current_versions: dict[str, Any]
+    output: dict[str, Any] = field(repr=False)
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "assessment_id": self.assessment_id,
+            "matches": self.matches,
+            "differences": self.differences,
+            "stored_versions": self.stored_versions,
+            "current_versions": self.current_versions,
+            "note": self.note,
+        }
+
+
+def _row_to_stored(row: AssessmentRow) -> StoredAssessment:
+    stored_at = row.stored_at
+    if stored_at.tzinfo is None:  # SQLite returns naive datetimes
+        stored_at = stored_at.replace(tzinfo=UTC)
+    return StoredAssessment(
+        id=row.id,
+        stored_at=stored_at,
+        schema_version=row.schema_version,
+        imln_version=row.imln_version,
+        evidence_version=row.evidence_version,
+        evidence_digest=row.evidence_digest,
+        model_versions=dict(row.model_versions or {}),
+        input_digest=row.input_digest,
+        output_digest=row.output_digest,
+        input=row.input_json,
+        output=row.output_json,
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url``; SQLite gets WAL mode, foreign keys and a busy timeout."""
+    if url.startswith("postgresql://"):  # use psycopg 3, not psycopg2
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    return create_engine(url, **kwargs)
+
+
+#: Advisory lock id serialising migrations on PostgreSQL (several workers start at once).
+_PG_MIGRATION_LOCK = 0x1A11_0001
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the database to ``revision`` with the bundled Alembic migrations.
+
+    Serialised across processes (several uvicorn workers open the store at once): an
+    advisory lock on PostgreSQL, a lock file beside the database file on SQLite.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("imln.storage") / "migrations"))
+    lock_file = None
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if database and database != ":memory:" and not database.startswith("file:"):
+        import fcntl
+
+        lock_file = open(f"{database}.migrate-lock", "a+")  # noqa: SIM115 - held until the end
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+    finally:
+        if lock_file is not None:
+            lock_file.close()
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+class Store:
+    """Stored assessments in one database; migrates it to the newest schema on open."""
+
+    def __init__(self, url: str | None = None, *, migrate_schema: bool = True, engine: Engine | None = None) -> None:
+        self.url = url or default_database_url()
+        self.engine = engine or make_engine(self.url)
+        if migrate_schema:
+            migrate(self.engine)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- write
+
+    def save(self, assessment: Any) -> StoredAssessment:
+        """Store an assessment (``Assessment`` or its JSON) and return the stored row."""
+        output = assessment.model_dump(mode="json") if hasattr(assessment, "model_dump") else dict(assessment)
+        inp = output.get("input") or {}
+        row = AssessmentRow(
+            id=str(uuid.uuid4()),
+            stored_at=datetime.now(UTC),
+            schema_version=str(output.get("schema_version", "")),
+            imln_version=str(output.get("imln_version", "")),
+            evidence_version=str(output.get("evidence_version", "")),
+            evidence_digest=str(output.get("evidence_digest", "")),
+            model_versions=model_versions(output),
+            input_digest=digest(inp),
+            output_digest=digest(_stable(output)),
+            input_json=inp,
+            output_json=output,
+        )
+        with self._session.begin() as session:
+            session.add(row)
+        log.info("stored assessment %s", row.id)
+        return _row_to_stored(row)
+
+    # ---------------------------------------------------------------- read
+
+    def get(self, assessment_id: str) -> StoredAssessment | None:
+        with self._session() as session:
+            row = session.get(AssessmentRow, assessment_id)
+            return None if row is None else _row_to_stored(row)
+
+    def list(self, *, limit: int = 20, offset: int = 0) -> Page:
+        """Newest first."""
+        with self._session() as session:
+            total = session.scalar(select(func.count()).select_from(AssessmentRow)) or 0
+            rows = session.scalars(
+                select(AssessmentRow)
+                .order_by(AssessmentRow.stored_at.desc(), AssessmentRow.id.desc())
+                .limit(limit)
+                .offset(offset)
+            ).all()
+            return Page([_row_to_stored(r) for r in rows], int(total), limit, offset)
+
+    def count(self) -> int:
+        with self._session() as session:
+            return int(session.scalar(select(func.count()).select_from(AssessmentRow)) or 0)
+
+    def reproductions(self, assessment_id: str) -> list[dict[str, Any]]:
+        with self._session() as session:
+            rows = session.scalars(
+                select(ReproductionRow)
+                .where(ReproductionRow.assessment_id == assessment_id)
+                .order_by(ReproductionRow.id)
+            ).all()
+            return [
+                {
+                    "checked_at": (r.checked_at if r.checked_at.tzinfo else r.checked_at.replace(tzinfo=UTC)).isoformat(),
+                    "imln_version": r.imln_version,
+                    "evidence_version": r.evidence_version,
+                    "matches": r.matches,
+                    "differences": r.differences,
+                    "note": r.note,
+                }
+                for r in rows
+            ]
+
+    # ---------------------------------------------------------------- reproduce
+
+    def reproduce(self, assessment_id: str, *, assess_fn: Any = None, record: bool = True) -> Reproduction | None:
+        """Re-run a stored assessment from its stored input and compare the outputs.
+
+        Everything but ``created_at`` must match. A difference in the imln or evidence
+        version is reported in ``note``: the stored output is then explained by those
+        versions, not reproduced by the current ones.
+        """
+        stored = self.get(assessment_id)
+        if stored is None:
+            return None
+        if assess_fn is None:
+            from imln import assess, load_patient
+
+            def assess_fn(data: dict[str, Any]) -> dict[str, Any]:
+                return assess(load_patient({k: v for k, v in data.items() if k != "derived"})).model_dump(mode="json")
+
+        new = assess_fn(stored.input)
+        diffs = _differences(_stable(stored.output), _stable(new))
+        current = {k: new.get(k) for k in ("imln_version", "evidence_version", "evidence_digest")}
+        current["model_versions"] = model_versions(new)
+        before = {k: getattr(stored, k) for k in ("imln_version", "evidence_version", "evidence_digest")}
+        before["model_versions"] = stored.model_versions
+        note = None
+        changed = [k for k in before if before[k] != current[k]]
+        if changed:
+            note = "versions differ from the stored assessment: " + ", ".join(changed)
+        result = Reproduction(assessment_id, not diffs, diffs, before, current, new, note)
+        if record:
+            with self._session.begin() as session:
+                session.add(
+                    ReproductionRow(
+                        assessment_id=assessment_id,
+                        checked_at=datetime.now(UTC),
+                        imln_version=str(current["imln_version"]),
+                        evidence_version=str(current["evidence_version"]),
+                        matches=result.matches,
+                        differences=diffs,
+                        note=note,
+                    )
+                )
+        log.info("reproduced assessment %s: %s", assessment_id, "match" if result.matches else f"{len(diffs)} differences")
+        return result
+
+    def tables(self) -> list[str]:
+        return sorted(inspect(self.engine).get_table_names())

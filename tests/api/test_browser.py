@@ -1,0 +1,181 @@
+"""A real browser (headless Chromium via Playwright) fills the form, submits, reads the result.
+
+Needs Debian's ``chromium`` (at /usr/bin/chromium, or $IMLN_CHROMIUM) and the
+``playwright`` Python package (its own browser download is not used). Skips on a
+developer machine without them; FAILS under CI. Screenshots go to
+``$IMLN_TEST_ARTIFACTS`` (default ``test-artifacts/`` at the repository root).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+import imln
+from imln.report import headline_probability, headline_recommendation
+
+ROOT = Path(__file__).parents[2]
+EXAMPLE = ROOT / "examples" / "early_lateral_n0.yaml"
+CHROMIUM = os.environ.get("IMLN_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"browser test cannot run under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    folder = Path(os.environ.get("IMLN_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "browser"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    import uvicorn
+
+    from imln.api import Settings, create_app
+    from imln.storage import Store
+
+    db = tmp_path_factory.mktemp("browser") / "browser.sqlite3"
+    store = Store(f"sqlite:///{db}")
+    app = create_app(Settings(api_token="browser-token", open_compute=True), store=store)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not server.started:
+        if time.time() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", store
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install playwright)")
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium chromium-driver)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+def _form_values(data: dict, prefix: str = "") -> dict[str, str]:
+    """The example file as form field names and the text a person would enter."""
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        if key == "findings":
+            for finding in value:
+                m = finding["modality"]
+                for k, v in finding.items():
+                    if k != "modality":
+                        out[f"findings.{m}.{k}"] = str(v).lower() if isinstance(v, bool) else str(v)
+        elif isinstance(value, dict):
+            out.update(_form_values(value, f"{prefix}{key}."))
+        elif value is not None:
+            out[f"{prefix}{key}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return out
+
+
+def _fid(name: str) -> str:
+    return "#f-" + name.replace(".", "--")
+
+
+def test_fill_form_submit_and_read_result(server, browser, artifacts):
+    url, store = server
+    data = yaml.safe_load(EXAMPLE.read_text())
+    values = _form_values(data)
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(url + "/")
+    assert page.title().startswith("New assessment")
+
+    # keyboard: the first Tab reaches the skip link
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+
+    for summary in {n.split(".")[1] for n in values if n.startswith("findings.")}:
+        page.click(f"#group-imaging-{summary} > summary")
+    for name, text in values.items():
+        el = page.locator(_fid(name))
+        if el.evaluate("e => e.tagName") == "SELECT":
+            el.select_option(text)
+        else:
+            el.fill(text)
+
+    # inline validation: an impossible size is flagged next to its field before submitting
+    page.fill(_fid("tumor_size_mm"), "450")
+    page.locator(_fid("tumor_size_mm")).dispatch_event("change")
+    error = page.locator(_fid("tumor_size_mm") + "-error")
+    error.wait_for(state="visible")
+    page.wait_for_function(f"document.querySelector('{_fid('tumor_size_mm')}-error').textContent.length > 0")
+    assert "range" in error.text_content()
+    page.screenshot(path=str(artifacts / "form-inline-error.png"), full_page=False)
+    page.fill(_fid("tumor_size_mm"), values["tumor_size_mm"])
+
+    # submit with the keyboard
+    page.focus("#submit")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.title().startswith("Assessment"), page.content()[:500]
+
+    expected = imln.assess(imln.load_patient(EXAMPLE)).model_dump(mode="json")
+    headline = page.locator("#headline-probability").text_content()
+    est = headline_probability(expected)
+    if est is not None:
+        assert est.percent_text() in headline
+    else:
+        assert "No probability" in headline
+    recommendation = headline_recommendation(expected)
+    if recommendation is not None:
+        assert page.locator("#recommendation").text_content().strip() == recommendation
+    for record in expected["evidence_on_file"]:
+        assert page.locator("#section-evidence_on_file").get_by_text(record["record_id"]).count() >= 1
+    stored_id = page.locator("#stored-id").text_content().strip()
+    row = store.get(stored_id)
+    assert row is not None and row.input["patient_id"] == data["patient_id"]
+    page.screenshot(path=str(artifacts / "result.png"), full_page=True)
+    page.emulate_media(media="print")
+    assert page.locator(".actions").first.is_hidden()  # print stylesheet hides the controls
+    page.close()
+    assert (artifacts / "result.png").stat().st_size > 10_000
+
+
+def test_server_side_errors_are_focusable_and_linked(server, browser, artifacts):
+    url, _ = server
+    page = browser.new_page()
+    page.goto(url + "/")
+    page.select_option(_fid("laterality"), "left")
+    page.select_option(_fid("setting"), "after_nac")
+    page.select_option(_fid("neoadjuvant_chemotherapy"), "false")
+    page.fill(_fid("age_years"), "58")
+    # bypass the browser's own checks: the server must catch the contradiction
+    with page.expect_navigation():
+        page.click("#submit")
+    summary = page.locator("#error-summary")
+    assert summary.is_visible()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    assert "neoadjuvant_chemotherapy" in page.locator(_fid("setting") + "-error").text_content()
+    page.screenshot(path=str(artifacts / "form-server-errors.png"), full_page=True)
+    page.close()
