@@ -187,3 +187,15 @@ def test_interval_coverage_by_simulation():
     coverage = hits / done
     assert done > 350
     assert np.all(coverage > 0.92) and np.all(coverage < 0.98), coverage
+
+
+@settings(max_examples=150, deadline=None)
+@given(ages, nodes, sizes, sites)
+def test_single_patient_path_equals_the_table_path(age, n, size, site):
+    quadrant = {"medial": "UIQ", "central": "central", "lateral": "UOQ"}[site]
+    r = predict_risk(patient(age_years=age, positive_axillary_nodes=n, tumor_size_mm=size,
+                             tumor_location={"quadrant": quadrant}))
+    t = predict_proba({"age_years": np.array([age]), "positive_axillary_nodes": np.array([n]),
+                       "tumor_size_mm": np.array([size]), "tumor_site": np.array([site], dtype=object)})
+    assert r.probability == pytest.approx(float(t["probability"].iloc[0]), rel=1e-12)
+    assert r.ci95 == pytest.approx((float(t["lower"].iloc[0]), float(t["upper"].iloc[0])), rel=1e-12)

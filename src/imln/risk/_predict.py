@@ -324,13 +324,24 @@ def predict_risk(
             f"model {spec.id!r} reads {', '.join(unknown)}, which a patient record does not provide; "
             f"use predict_proba on a table with those columns (patient features: {', '.join(FEATURES)})"
         )
+    if missing not in ("refuse", "range"):
+        raise ValueError(f"missing must be 'refuse' or 'range', not {missing!r}")
     features = patient_features(patient)
-    columns = {name: np.array([features[name]], dtype=object) for name in features}
-    frame = predict_proba(columns, spec, setting=setting, missing=missing)
-    row = {k: float(frame[k].iloc[0]) if hasattr(frame, "iloc") else float(frame[k][0]) for k in frame}
     beta, cov = _parameters(spec, setting)
-    z = _design(spec, _columns(columns, 1), 1)[0]
+    z = _patient_design(spec, features)
     missing_features = list(dict.fromkeys(t.feature for j, t in enumerate(spec.terms, 1) if math.isnan(z[j])))
+    if missing_features and missing == "refuse":
+        raise MissingPredictorError(spec.id, missing_features, 1)
+    if missing_features:
+        variants = []
+        for combo in itertools.product(*(_candidate_values(spec, f) for f in missing_features)):
+            variants.append(_patient_design(spec, {**features, **dict(zip(missing_features, combo, strict=True))}))
+        p, lo, hi = _interval(np.array(variants), beta, cov)
+        row = {"probability": math.nan, "lower": float(lo.min()), "upper": float(hi.max()),
+               "probability_min": float(p.min()), "probability_max": float(p.max())}
+    else:
+        p, lo, hi = _interval(z[None, :], beta, cov)
+        row = {"probability": float(p[0]), "lower": float(lo[0]), "upper": float(hi[0])}
     contributions = []
     for j, term in enumerate(spec.terms, start=1):
         x = z[j]
@@ -381,6 +392,34 @@ def predict_risk(
         missing_policy=missing,
         warnings=warnings,
     )
+
+
+def _patient_design(spec: ModelSpec, features: Mapping[str, Any]) -> np.ndarray:
+    """One patient's design row (the scalar twin of :func:`_design`; tests check they agree)."""
+    kinds = {f.name: f for f in spec.features}
+    z = np.empty(1 + len(spec.terms))
+    z[0] = 1.0
+    for j, term in enumerate(spec.terms, start=1):
+        value = features.get(term.feature)
+        feature = kinds[term.feature]
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            z[j] = math.nan
+        elif term.kind == "linear":
+            z[j] = (float(value) - term.centre) / term.per
+        elif term.when.in_ is not None:  # type: ignore[union-attr]
+            if feature.kind is FeatureKind.categorical and str(value) not in (feature.levels or []):
+                raise ValueError(
+                    f"{term.feature} {value!r} not allowed; allowed: {', '.join(feature.levels or [])}"
+                )
+            if feature.kind is FeatureKind.binary:
+                z[j] = float(bool(value) in [bool(v) for v in term.when.in_])  # type: ignore[union-attr]
+            else:
+                z[j] = float(str(value) in [str(v) for v in term.when.in_])  # type: ignore[union-attr]
+        else:
+            x = float(value)
+            lo, hi = term.when.minimum, term.when.maximum  # type: ignore[union-attr]
+            z[j] = float((lo is None or x >= lo) and (hi is None or x <= hi))
+    return z
 
 
 def _term_ci(log_odds: float, variance: float) -> tuple[float, float] | None:
