@@ -17,7 +17,9 @@ from pydantic import BaseModel, Field
 from imln import __version__
 from imln.evidence import EvidenceBase, load_evidence
 from imln.evidence import AuditReport, audit_evidence
-from imln.imaging import ImagingAssessment, PretestProbability, assess_imaging
+from imln.decision import DecisionAssessment, ProbabilityEstimate, assess_decision
+from imln.evidence import Modality
+from imln.imaging import ImagingAssessment, PretestProbability, assess_imaging, evidence_setting, select_accuracy
 from imln.risk import MissingPredictorError, ModelSpecError, RiskPrediction, predict_risk
 from imln.schema import Patient, normalise
 
@@ -52,7 +54,7 @@ class Assessment(BaseModel):
     evidence_on_file: list[EvidenceOnFile] = Field(default_factory=list)
     risk: RiskPrediction | None = None
     imaging: ImagingAssessment | None = None
-    decision: dict[str, Any] | None = None
+    decision: DecisionAssessment | None = None
     notes: list[str] = Field(default_factory=list)
 
 
@@ -109,8 +111,15 @@ def assess(
         )
     imaging: ImagingAssessment | None = None
     if patient.findings:
-        prior = _pretest_for_imaging(risk, pretest, notes)
+        prior = _pretest_for_imaging(risk if patient.setting.value != "follow_up" else None, pretest, notes)
         imaging = assess_imaging(patient, prior, evidence=evidence, audit=audit)
+    decision = assess_decision(
+        patient,
+        risk if patient.setting.value != "follow_up" else None,
+        _decision_probability(patient, imaging, evidence, notes),
+        _accuracy_of_untried_tests(patient, evidence, audit),
+        evidence=evidence,
+    )
     return Assessment(
         imln_version=__version__,
         evidence_version=evidence.version,
@@ -120,9 +129,9 @@ def assess(
         evidence_on_file=on_file,
         risk=risk,
         imaging=imaging,
+        decision=decision,
         notes=[
             *notes,
-            "Recommendations are not yet part of this version.",
             "Decision support, not a medical device: every figure shown carries its source.",
         ],
     )
@@ -144,3 +153,52 @@ def _pretest_for_imaging(
         notes.append(f"The model's interval could not be turned into a Beta distribution ({exc}); "
                      "imaging uses its point estimate without uncertainty.")
         return PretestProbability.from_point(risk.probability)
+
+
+#: The published estimate for an IMLN seen on MRI after implant reconstruction (Sutton et al.).
+IMPLANT_MRI_PPV_RECORD = "sutton-implant-mri-ppv"
+
+
+def _decision_probability(
+    patient: Patient, imaging: ImagingAssessment | None, evidence: EvidenceBase, notes: list[str]
+) -> ProbabilityEstimate | None:
+    """The probability the decision starts from when it is not the pre-test model's.
+
+    The imaging post-test probability when there is one. At follow-up the pre-test model
+    (metastasis at diagnosis) does not apply; an MRI-seen IMLN after implant reconstruction
+    takes the published positive predictive value for exactly that finding.
+    """
+    post = imaging.posttest if imaging is not None else None
+    if post is not None:
+        return ProbabilityEstimate(point=post.point, lower=post.lower, upper=post.upper,
+                                   source=f"post-test probability ({post.method}, seed {post.seed})")
+    if patient.setting.value != "follow_up":
+        return None
+    mri_seen = any(f.modality is Modality.mri and (f.side is None or f.side.value != "contralateral")
+                   for f in patient.findings)
+    if patient.implant_reconstruction and mri_seen:
+        value = evidence.get(IMPLANT_MRI_PPV_RECORD).values["proportion"]
+        lower, upper = value.ci_numbers or (value.number, value.number)
+        notes.append(
+            f"At follow-up the pre-test model does not apply; the decision uses the published positive "
+            f"predictive value of an IMLN seen on MRI after implant reconstruction, {value.printed} "
+            f"(95% CI {lower:g}–{upper:g}; evidence record {IMPLANT_MRI_PPV_RECORD})."
+        )
+        return ProbabilityEstimate(point=value.number, lower=lower, upper=upper,
+                                   source=f"positive predictive value ({IMPLANT_MRI_PPV_RECORD})")
+    notes.append("At follow-up the pre-test model does not apply and no sourced probability fits the findings.")
+    return None
+
+
+def _accuracy_of_untried_tests(patient: Patient, evidence: EvidenceBase, audit: AuditReport) -> dict[str, Any]:
+    """Accuracy posteriors of the modalities the patient has not had, for ranking the next test."""
+    done = {f.modality for f in patient.findings}
+    setting, _ = evidence_setting(patient)
+    out: dict[str, Any] = {}
+    for modality in Modality:
+        if modality in done:
+            continue
+        choice = select_accuracy(modality, setting, evidence=evidence, audit=audit)
+        if choice.usable:
+            out[modality.value] = choice.posterior
+    return out

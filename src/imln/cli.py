@@ -31,6 +31,7 @@ from imln.evidence import (
     audit_evidence,
     load_evidence,
 )
+from imln.decision import DecisionAssessment
 from imln.imaging import ImagingAssessment
 from imln.risk import (
     MissingPredictorError,
@@ -183,6 +184,8 @@ def _render_assessment(a: Assessment, source: Path) -> None:
         _render_risk(a.risk)
     if a.imaging is not None:
         _render_imaging(a.imaging)
+    if a.decision is not None:
+        _render_decision(a.decision)
 
     if a.evidence_on_file:
         t = Table(title="Accuracy evidence on file for these modalities")
@@ -279,6 +282,57 @@ def _render_imaging(im: ImagingAssessment) -> None:
         for n in f.notes:
             out.print(f"[dim]  #{f.index + 1}: {escape(_shorten(n, 240))}[/]")
     for n in im.notes:
+        out.print(f"[dim]• {escape(n)}[/]")
+
+
+def _quantity(q: object) -> str:
+    return f"{q.point:+.2f} ({q.lower:+.2f} to {q.upper:+.2f}) {q.unit}"
+
+
+def _render_decision(d: DecisionAssessment) -> None:
+    r = d.recommendation
+    body = Table.grid(padding=(0, 2))
+    if r is not None:
+        verdict = f"[bold]{escape(r.label)}[/]"
+        if r.uncertain:
+            verdict += " [yellow](uncertain: the interval straddles a threshold)[/]"
+        body.add_row("[dim]recommendation[/]", verdict)
+        body.add_row("[dim]uncertainty[/]", escape(r.uncertainty))
+        for i, statement in enumerate(r.rationale, start=1):
+            records = list(dict.fromkeys(f.record_id for f in statement.figures if f.record_id))
+            cite = f" [dim]{escape('[' + _source_labels(records) + ']')}[/]" if records else ""
+            body.add_row(f"[dim]{i}[/]", escape(statement.text) + cite)
+        for c in r.cautions:
+            body.add_row("[yellow]caution[/]", escape(getattr(c, "text", str(c))))
+    else:
+        body.add_row("[dim]recommendation[/]", "none (see notes)")
+    out.print(Panel(body, title="Recommendation (decision support, thresholds are stated choices)", expand=False))
+    tests = [t for t in (d.next_tests.tests if d.next_tests else []) if t.status == "ranked"]
+    if tests:
+        t = Table(title="Next most informative test: probability that its result changes the recommendation")
+        for col in ("rank", "modality", "P(change)", "expected shift", "P(positive)"):
+            t.add_column(col)
+        for n in tests:
+            pos = next((o for o in n.outcomes if o.result == "positive"), None)
+            t.add_row(str(n.rank), n.modality, _pct(n.probability_of_change),
+                      f"{100 * n.expected_absolute_shift:.1f} points",
+                      _pct(pos.probability_of_result) if pos else "—")
+        out.print(t)
+    rb = d.rt_balance
+    if rb is not None:
+        if rb.status == "computed":
+            g = Table.grid(padding=(0, 2))
+            g.add_row("[dim]benefit[/]", escape(_quantity(rb.benefit) + f" — {rb.benefit.description}"))
+            g.add_row("[dim]cardiac harm[/]", escape(_quantity(rb.harm) + f" — {rb.harm.description}"))
+            g.add_row("[dim]net[/]", escape(_quantity(rb.net)))
+            g.add_row("[dim]P(net > 0)[/]", _pct(rb.probability_net_positive))
+            g.add_row("[dim]what this is[/]", escape(rb.label))
+            out.print(Panel(g, title="IMN radiotherapy: benefit against cardiac harm (model-based)", expand=False))
+            for w in rb.warnings:
+                out.print(f"[yellow]! {escape(w)}[/]")
+        else:
+            out.print(f"[dim]IMN radiotherapy balance: {escape(rb.message)}[/]")
+    for n in d.notes:
         out.print(f"[dim]• {escape(n)}[/]")
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
 PACKAGES = {"imln.api": ROOT / "src/imln/api", "imln.report": ROOT / "src/imln/report",
-            "imln.storage": ROOT / "src/imln/storage"}
+            "imln.storage": ROOT / "src/imln/storage", "imln.decision": ROOT / "src/imln/decision",
+            "imln.risk": ROOT / "src/imln/risk", "imln.imaging": ROOT / "src/imln/imaging",
+            "imln.evidence": ROOT / "src/imln/evidence"}
 
 
 def test_data_files_are_declared_as_package_data():

@@ -1,0 +1,213 @@
+"""Recommendation classes, their order, and the step function from probability to class.
+
+For one patient context (setting, a visible node, a post-treatment finding…)
+the recommendation is a step function of the probability of IMLN metastasis:
+sorted breakpoints (thresholds) and one class per interval, with "at or above
+a threshold" belonging to the upper interval. Every step function built here
+has classes of non-decreasing :data:`INTENSITY` — raising the probability never
+moves the recommendation toward less treatment (a property the tests check
+over generated patients).
+
+Rules (thresholds and rules are data: ``data/thresholds.yaml``):
+
+* ``follow_up``: no finding → omit; a finding → short-interval follow-up below
+  ``follow_up_work_up_at``, full work-up at or above.
+* ``diagnosis`` / ``after_nac`` / ``after_surgery``: below ``omit_below`` →
+  omit; from ``omit_below`` to ``radiotherapy_at`` → tissue diagnosis (image-guided
+  biopsy of a visible node; else IM sentinel node biopsy, which is done at breast
+  surgery; after surgery, without a node to biopsy, the rule
+  ``after_surgery_band_action``); at or above ``radiotherapy_at`` → IMN
+  radiotherapy. In the settings listed by ``tissue_first_with_visible_node_in``
+  (default: diagnosis) a visible node goes to image-guided biopsy at every
+  probability from ``omit_below`` up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+import numpy as np
+
+from imln.decision._thresholds import ThresholdSet
+
+__all__ = [
+    "INTENSITY",
+    "NODE_IMAGING",
+    "DecisionContext",
+    "RecommendationClass",
+    "class_steps",
+    "classify",
+    "classify_array",
+    "decision_context",
+]
+
+
+class RecommendationClass(StrEnum):
+    omit = "omit_imn_directed_treatment"
+    short_interval_follow_up = "short_interval_follow_up"
+    im_sentinel_biopsy = "im_sentinel_node_biopsy"
+    image_guided_biopsy = "image_guided_biopsy"
+    full_work_up = "full_work_up"
+    imn_radiotherapy = "imn_radiotherapy"
+
+
+#: Order of the classes toward more IMN-directed intervention. Biopsies share a
+#: rank: they are alternative routes to a tissue diagnosis, not more or less treatment.
+INTENSITY: dict[RecommendationClass, int] = {
+    RecommendationClass.omit: 0,
+    RecommendationClass.short_interval_follow_up: 1,
+    RecommendationClass.im_sentinel_biopsy: 2,
+    RecommendationClass.image_guided_biopsy: 2,
+    RecommendationClass.full_work_up: 3,
+    RecommendationClass.imn_radiotherapy: 4,
+}
+
+LABELS: dict[RecommendationClass, str] = {
+    RecommendationClass.omit: "No IMN-directed treatment",
+    RecommendationClass.short_interval_follow_up: "Short-interval follow-up imaging",
+    RecommendationClass.im_sentinel_biopsy: "IM sentinel node biopsy",
+    RecommendationClass.image_guided_biopsy: "Image-guided biopsy of the visible IMLN",
+    RecommendationClass.full_work_up: "Full oncologic work-up",
+    RecommendationClass.imn_radiotherapy: "IMN radiotherapy",
+}
+
+#: Modalities whose positive result is a node that a needle can be guided to.
+#: Lymphoscintigraphy and SPECT/CT map drainage to an IM sentinel node instead.
+NODE_IMAGING = frozenset({"us", "ct", "mri", "pet_ct", "pet_mri"})
+
+
+@dataclass(frozen=True)
+class DecisionContext:
+    """What, besides the probability, decides the class: from the patient record."""
+
+    setting: str
+    visible_node: bool = False
+    visible_node_modalities: tuple[str, ...] = ()
+    visible_node_basis: tuple[str, ...] = ()
+    finding_present: bool = False
+    finding_modalities: tuple[str, ...] = ()
+    nac: bool = False
+    implant_reconstruction: bool = False
+    prior_imn_radiotherapy: bool = False
+
+    def after_result(self, modality: str, result: str) -> DecisionContext:
+        """The context after a new imaging result (a positive node-imaging result is a visible node)."""
+        if result != "positive":
+            return self
+        ctx = replace(self, finding_present=True, finding_modalities=(*self.finding_modalities, modality))
+        if modality in NODE_IMAGING:
+            ctx = replace(ctx, visible_node=True, visible_node_modalities=(*ctx.visible_node_modalities, modality))
+        return ctx
+
+    @property
+    def im_sentinel_setting(self) -> str:
+        """'after_nac' when surgery follows (or followed) NAC, else 'initial_surgery'."""
+        return "after_nac" if (self.setting == "after_nac" or self.nac) else "initial_surgery"
+
+
+def _finding_call(finding: object, evidence_setting: str | None) -> tuple[bool, str]:
+    """Whether the finding is positive, and by whose call: the reader's, else the imaging criteria engine's."""
+    result = getattr(getattr(finding, "result", None), "value", None)
+    if result is not None:
+        return result == "positive", "reader's call"
+    from imln.imaging import CriteriaError, classify_finding
+
+    try:  # measurements only: ask the criteria engine of imln.imaging, which cites its rules
+        engine = classify_finding(finding, setting=evidence_setting)
+    except (CriteriaError, KeyError, ValueError) as exc:  # an undecidable finding is not called positive
+        return False, f"not classified ({exc})"
+    rules = ", ".join(engine.decided_by) or "no deciding rule"
+    return engine.result == "positive", f"imaging criteria engine ({rules})"
+
+
+def decision_context(patient: object) -> DecisionContext:
+    """Read the decision context from a :class:`~imln.schema.Patient`.
+
+    * a *visible node*: an ipsilateral (or side unknown) finding of a node-imaging
+      modality (US, CT, MRI, PET/CT, PET/MRI) called positive — by the reader, or
+      by the imaging criteria engine when only measurements are given;
+    * a *post-treatment finding* (for ``follow_up``): any finding that is not
+      called negative and does not report zero nodes.
+    """
+    from imln.imaging import evidence_setting
+
+    setting = patient.setting.value  # type: ignore[attr-defined]
+    imaging_setting = evidence_setting(patient)[0].value
+    findings = list(getattr(patient, "findings", []) or [])
+    visible: list[str] = []
+    basis: list[str] = []
+    present: list[str] = []
+    for i, f in enumerate(findings):
+        modality = f.modality.value
+        side = getattr(getattr(f, "side", None), "value", None)
+        result = getattr(getattr(f, "result", None), "value", None)
+        if result != "negative" and f.node_count != 0:
+            present.append(modality)
+        if side in (None, "ipsilateral") and modality in NODE_IMAGING:
+            positive, how = _finding_call(f, imaging_setting)
+            if positive:
+                visible.append(modality)
+                basis.append(f"findings[{i}] ({modality}): positive, {how}")
+    return DecisionContext(
+        setting=setting,
+        visible_node=bool(visible),
+        visible_node_modalities=tuple(dict.fromkeys(visible)),
+        visible_node_basis=tuple(basis),
+        finding_present=bool(present),
+        finding_modalities=tuple(dict.fromkeys(present)),
+        nac=bool(getattr(patient, "neoadjuvant_chemotherapy", False)),
+        implant_reconstruction=bool(getattr(patient, "implant_reconstruction", False)),
+        prior_imn_radiotherapy=bool(getattr(patient, "prior_imn_radiotherapy", False)),
+    )
+
+
+@dataclass(frozen=True)
+class Steps:
+    """Breakpoints (threshold values, ascending) and the class on each interval."""
+
+    breakpoints: tuple[float, ...]
+    names: tuple[str, ...]  # threshold name of each breakpoint
+    classes: tuple[RecommendationClass, ...]  # len(breakpoints) + 1
+
+    def index(self, p: float | np.ndarray) -> np.ndarray:
+        return np.searchsorted(np.asarray(self.breakpoints, dtype=float), p, side="right")
+
+
+def class_steps(ctx: DecisionContext, thresholds: ThresholdSet) -> Steps:
+    """The step function from probability to class for this context."""
+    C = RecommendationClass
+    if ctx.setting == "follow_up":
+        if not ctx.finding_present:
+            return Steps((), (), (C.omit,))
+        return Steps((thresholds.follow_up_work_up_at,), ("follow_up_work_up_at",),
+                     (C.short_interval_follow_up, C.full_work_up))
+    low, high = thresholds.omit_below, thresholds.radiotherapy_at
+    tissue_first = thresholds.rules["tissue_first_with_visible_node_in"].value
+    if ctx.visible_node and ctx.setting in tissue_first:
+        return Steps((low,), ("omit_below",), (C.omit, C.image_guided_biopsy))
+    if ctx.visible_node:
+        tissue = C.image_guided_biopsy
+    elif ctx.setting in ("diagnosis", "after_nac"):
+        tissue = C.im_sentinel_biopsy
+    else:  # after surgery, nothing to biopsy
+        tissue = C(thresholds.rules["after_surgery_band_action"].value)
+    steps = [(low, "omit_below", tissue), (high, "radiotherapy_at", C.imn_radiotherapy)]
+    breakpoints, names, classes = [], [], [C.omit]
+    for value, name, cls in steps:
+        if cls == classes[-1]:  # merge equal neighbours: no real breakpoint
+            continue
+        breakpoints.append(value)
+        names.append(name)
+        classes.append(cls)
+    return Steps(tuple(breakpoints), tuple(names), tuple(classes))
+
+
+def classify(p: float, ctx: DecisionContext, thresholds: ThresholdSet) -> RecommendationClass:
+    steps = class_steps(ctx, thresholds)
+    return steps.classes[int(steps.index(p))]
+
+
+def classify_array(p: np.ndarray, ctx: DecisionContext, thresholds: ThresholdSet) -> np.ndarray:
+    """Intensity-ordered class codes (index into ``class_steps(ctx).classes``) for many probabilities."""
+    return class_steps(ctx, thresholds).index(p)

@@ -1,0 +1,230 @@
+"""The next most informative test: how likely each imaging test not yet done is to change the decision.
+
+Preposterior analysis, per test not yet done. With pre-test probability ``p``,
+sensitivity ``s`` and specificity ``c``:
+
+    P(positive) = p·s + (1 − p)(1 − c)
+    post(positive) = p·s / P(positive)           post(negative) = p(1 − s) / (1 − P(positive))
+
+After the test the decision is made as now: on the point estimate of the
+post-test probability (Bayes at the pre-test point and the posterior means of
+accuracy, as :mod:`imln.imaging` reports it), through the same step function as
+:func:`~imln.decision.recommend` (a positive US, CT, MRI, PET/CT or PET/MRI
+counts as a visible node; at follow-up any positive result as a finding). So
+
+    P(change) = P(positive)·1{level(post+) ≠ level now} + P(negative)·1{level(post−) ≠ level now}
+
+with P(positive) integrated by Monte Carlo over the uncertainty of the pre-test
+probability (its logit-normal, :meth:`ProbabilityEstimate.sample`) and of the
+accuracy (the Beta posteriors of :class:`~imln.imaging.AccuracyPosterior`), with
+a fixed, reported seed. "level" is :data:`INTENSITY`: switching between the two
+tissue-diagnosis routes (IM sentinel node biopsy ↔ image-guided biopsy) is not
+a change. The same draws give the distribution of each post-test probability
+(percentiles), the share of draws giving each recommendation, and how often the
+change would hold across the uncertainty (``share_of_draws_changing``).
+
+A perfect test (s = c = 1) gives P(change) = P(the true status lies across the
+decision boundary); a useless test (s = 1 − c) leaves the probability where it
+was and gives 0 (unless the finding alone changes the context, e.g. a first
+finding at follow-up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from imln.decision._classes import (
+    INTENSITY,
+    DecisionContext,
+    RecommendationClass,
+    class_steps,
+    classify,
+    decision_context,
+)
+from imln.decision._probability import ProbabilityEstimate
+from imln.decision._thresholds import ThresholdSet, default_thresholds
+from imln.imaging import AccuracyPosterior
+
+__all__ = ["NextTest", "NextTests", "ResultOutcome", "next_tests"]
+
+DEFAULT_SEED = 20261124
+DEFAULT_DRAWS = 20_000
+QUANTILES = (0.025, 0.25, 0.5, 0.75, 0.975)
+
+METHOD = (
+    "preposterior analysis: P(+) = p·sens + (1 − p)(1 − spec); post(+) = p·sens/P(+); post(−) = p(1 − sens)/(1 − P(+)); "
+    "P(change) = E[P(+)]·1{level(post+) ≠ level now} + E[P(−)]·1{level(post−) ≠ level now}, post± at the pre-test "
+    "point and the posterior means of accuracy; expectations and post-test percentiles by Monte Carlo over the "
+    "pre-test probability (logit-normal through its interval) and the accuracy (Beta posteriors)"
+)
+
+
+class ResultOutcome(BaseModel):
+    """What one result of the test would do."""
+
+    model_config = ConfigDict(frozen=True)
+
+    result: Literal["positive", "negative"]
+    probability_of_result: float = Field(description="Monte Carlo mean of P(result).")
+    probability_of_result_interval: tuple[float, float]
+    posttest_point: float = Field(description="Bayes at the pre-test point and the posterior means of accuracy.")
+    posttest_quantiles: dict[str, float] = Field(description="Percentiles (2.5, 25, 50, 75, 97.5) over the draws.")
+    class_at_point: RecommendationClass = Field(description="Recommendation at posttest_point.")
+    changes_recommendation: bool = Field(description="Whether class_at_point is at another level than now.")
+    class_distribution: dict[str, float] = Field(description="Share of draws giving each recommendation.")
+    share_of_draws_changing: float = Field(
+        description="Share of draws whose post-test probability gives another level than now (robustness)."
+    )
+
+
+class NextTest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    modality: str
+    status: Literal["ranked", "already_done", "no_accuracy"]
+    rank: int | None = None
+    probability_of_change: float | None = None
+    probability_of_change_mc_se: float | None = None
+    expected_absolute_shift: float | None = Field(None, description="E|post-test − pre-test probability|.")
+    outcomes: list[ResultOutcome] = Field(default_factory=list)
+    accuracy_source: str | None = None
+    sensitivity_mean: float | None = None
+    specificity_mean: float | None = None
+    message: str
+
+
+class NextTests(BaseModel):
+    """Tests not yet done, ranked by the probability that their result changes the recommendation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    current_class: RecommendationClass
+    probability: ProbabilityEstimate
+    tests: list[NextTest]
+    method: str = METHOD
+    seed: int
+    n_draws: int
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def best(self) -> NextTest | None:
+        ranked = [t for t in self.tests if t.status == "ranked"]
+        return ranked[0] if ranked else None
+
+
+def _levels(ctx: DecisionContext, thresholds: ThresholdSet) -> tuple[np.ndarray, np.ndarray, tuple]:
+    steps = class_steps(ctx, thresholds)
+    return np.asarray(steps.breakpoints, dtype=float), np.array([INTENSITY[c] for c in steps.classes]), steps.classes
+
+
+def _outcome(result: str, p_result: np.ndarray, post: np.ndarray, point: float, ctx: DecisionContext,
+             thresholds: ThresholdSet, now_level: int) -> ResultOutcome:
+    bps, levels, classes = _levels(ctx, thresholds)
+    idx = np.searchsorted(bps, post, side="right")
+    counts = np.bincount(idx, minlength=len(classes)) / len(idx)
+    dist: dict[str, float] = {}
+    for c, share in zip(classes, counts):
+        if share > 0:
+            dist[c.value] = dist.get(c.value, 0.0) + float(share)
+    lo, hi = np.quantile(p_result, [0.025, 0.975])
+    at_point = classify(point, ctx, thresholds)
+    return ResultOutcome(
+        result=result,  # type: ignore[arg-type]
+        probability_of_result=float(np.mean(p_result)),
+        probability_of_result_interval=(float(lo), float(hi)),
+        posttest_point=point,
+        posttest_quantiles={f"{100 * q:g}": float(v) for q, v in zip(QUANTILES, np.quantile(post, QUANTILES))},
+        class_at_point=at_point,
+        changes_recommendation=INTENSITY[at_point] != now_level,
+        class_distribution=dist,
+        share_of_draws_changing=float(np.mean(levels[idx] != now_level)),
+    )
+
+
+def next_tests(
+    probability: ProbabilityEstimate,
+    available_modalities: Iterable[str],
+    accuracy: Mapping[str, AccuracyPosterior],
+    thresholds: ThresholdSet | None = None,
+    *,
+    context: DecisionContext | None = None,
+    patient: Any = None,
+    done: Iterable[str] | None = None,
+    n_draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+) -> NextTests:
+    """Rank the ``available_modalities`` not in ``done`` by P(result changes the recommendation).
+
+    ``accuracy`` maps a modality to its :class:`~imln.imaging.AccuracyPosterior`
+    (the imaging package chooses them); a modality without one is listed as
+    ``no_accuracy``. Give the ``patient`` (its :class:`DecisionContext` and, unless
+    ``done`` is given, the modalities of its findings are read from it) or the
+    ``context`` directly (:func:`~imln.decision.decision_context`).
+    """
+    if context is None:
+        if patient is None:
+            raise ValueError("next_tests needs the patient or its decision context")
+        context = decision_context(patient)
+    if done is None:
+        done = [f.modality for f in (getattr(patient, "findings", None) or [])]
+    if not isinstance(probability, ProbabilityEstimate):
+        raise TypeError(f"probability must be a ProbabilityEstimate; got {type(probability).__name__}")
+    if not (isinstance(n_draws, int) and n_draws >= 100):
+        raise ValueError(f"n_draws must be an integer ≥ 100; got {n_draws!r}")
+    if not (isinstance(seed, int) and seed >= 0):
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    thresholds = thresholds or default_thresholds()
+    done_set = {getattr(m, "value", m) for m in done}
+    now = classify(probability.point, context, thresholds)
+    now_level = INTENSITY[now]
+    tests: list[NextTest] = []
+    ranked: list[NextTest] = []
+    for modality in dict.fromkeys(getattr(m, "value", m) for m in available_modalities):
+        if modality in done_set:
+            tests.append(NextTest(modality=modality, status="already_done", message="already done for this patient"))
+            continue
+        acc = accuracy.get(modality)
+        if acc is None:
+            tests.append(NextTest(modality=modality, status="no_accuracy",
+                                  message="no accuracy posterior given for this modality; not ranked"))
+            continue
+        # the same draws for every modality: one seed, streams for p and for accuracy
+        rng_p, rng_acc = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+        p = probability.sample(n_draws, rng_p)
+        sens, spec = acc.sample(n_draws, rng_acc)
+        p_pos = p * sens + (1 - p) * (1 - spec)
+        post_pos = p * sens / p_pos
+        post_neg = p * (1 - sens) / (1 - p_pos)
+        s_mean, c_mean = acc.sensitivity_mean, acc.specificity_mean
+        pp = probability.point * s_mean + (1 - probability.point) * (1 - c_mean)
+        point_pos = probability.point * s_mean / pp
+        point_neg = probability.point * (1 - s_mean) / (1 - pp)
+        pos = _outcome("positive", p_pos, post_pos, point_pos, context.after_result(modality, "positive"),
+                       thresholds, now_level)
+        neg = _outcome("negative", 1 - p_pos, post_neg, point_neg, context.after_result(modality, "negative"),
+                       thresholds, now_level)
+        per_draw = p_pos * pos.changes_recommendation + (1 - p_pos) * neg.changes_recommendation
+        shift = p_pos * np.abs(post_pos - p) + (1 - p_pos) * np.abs(post_neg - p)
+        ranked.append(NextTest(
+            modality=modality, status="ranked",
+            probability_of_change=float(np.mean(per_draw)),
+            probability_of_change_mc_se=float(np.std(per_draw) / np.sqrt(n_draws)),
+            expected_absolute_shift=float(np.mean(shift)),
+            outcomes=[pos, neg],
+            accuracy_source=acc.source,
+            sensitivity_mean=s_mean, specificity_mean=c_mean,
+            message="",
+        ))
+    ranked.sort(key=lambda t: (-round(t.probability_of_change or 0.0, 12), -(t.expected_absolute_shift or 0.0),
+                               t.modality))
+    ranked = [t.model_copy(update={"rank": i + 1, "message": f"rank {i + 1} of {len(ranked)}"})
+              for i, t in enumerate(ranked)]
+    notes = []
+    if not ranked:
+        notes.append("No test could be ranked: none is both available, not yet done and given an accuracy.")
+    return NextTests(current_class=now, probability=probability, tests=[*ranked, *tests], seed=seed,
+                     n_draws=n_draws, notes=notes)

@@ -1,0 +1,206 @@
+"""How the recommendation for one patient changes across threshold choices, and its plot.
+
+:func:`threshold_sensitivity` computes; :func:`plot_threshold_sensitivity` draws.
+
+For each threshold of the patient's decision rule, the threshold is swept over a
+grid (the others held at their values) and the recommendation is recorded at
+the point estimate and at both ends of the interval. The plot is a
+decision-curve-style view for the individual patient: the net benefit of acting
+on the IMN (treating the patient as IMLN-positive) at threshold probability
+``t``, in true-positive units,
+
+    NB(t) = p − (1 − p) · t / (1 − t)
+
+against 0 for not acting (Vickers & Elkin's net benefit with one patient of
+probability ``p``), drawn for the point estimate with a band between the
+interval's ends; acting is worth it exactly when ``p > t``. Vertical lines mark
+the thresholds in use, and strips below show the recommendation as each one is
+swept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from imln.decision._classes import (
+    LABELS,
+    DecisionContext,
+    RecommendationClass,
+    class_steps,
+    classify,
+    decision_context,
+)
+from imln.decision._probability import ProbabilityEstimate
+from imln.decision._thresholds import (
+    DecisionDataError,
+    ThresholdSet,
+    default_thresholds,
+)
+
+__all__ = ["SweepRow", "ThresholdSensitivity", "ThresholdSweep", "plot_threshold_sensitivity", "threshold_sensitivity"]
+
+DEFAULT_GRID = tuple(np.round(np.arange(0.01, 1.0, 0.01), 2))
+
+COLOURS = {
+    RecommendationClass.omit: "#f0f0f0",
+    RecommendationClass.short_interval_follow_up: "#d1e5f0",
+    RecommendationClass.im_sentinel_biopsy: "#fddbc7",
+    RecommendationClass.image_guided_biopsy: "#f4a582",
+    RecommendationClass.full_work_up: "#92c5de",
+    RecommendationClass.imn_radiotherapy: "#b2182b",
+}
+
+
+class SweepRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    value: float
+    valid: bool = Field(description="False when this value breaks the ordering of thresholds (omit_below < radiotherapy_at).")
+    class_at_point: RecommendationClass | None
+    class_at_lower: RecommendationClass | None
+    class_at_upper: RecommendationClass | None
+
+
+class ThresholdSweep(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    threshold: str
+    current_value: float
+    basis: str
+    rows: list[SweepRow]
+    switch_points: list[float] = Field(description="Grid values where the class at the point estimate changes.")
+
+
+class ThresholdSensitivity(BaseModel):
+    """The recommendation across threshold choices, and the patient's net-benefit curve."""
+
+    model_config = ConfigDict(frozen=True)
+
+    probability: ProbabilityEstimate
+    setting: str
+    current_class: RecommendationClass
+    grid: list[float]
+    sweeps: list[ThresholdSweep]
+    net_benefit_point: list[float]
+    net_benefit_lower: list[float]
+    net_benefit_upper: list[float]
+    thresholds_in_use: dict[str, float]
+    note: str = (
+        "NB(t) = p − (1 − p)·t/(1 − t): the expected net benefit of acting on the IMN for this patient at "
+        "threshold probability t, against 0 for not acting; acting is worth it exactly when p > t."
+    )
+
+
+def _net_benefit(p: float, t: np.ndarray) -> np.ndarray:
+    return p - (1 - p) * t / (1 - t)
+
+
+def threshold_sensitivity(
+    probability: ProbabilityEstimate,
+    context: DecisionContext | Any,
+    thresholds: ThresholdSet | None = None,
+    *,
+    grid: Any = DEFAULT_GRID,
+) -> ThresholdSensitivity:
+    """Sweep each threshold of the patient's decision rule over ``grid`` (values in (0, 1)).
+
+    ``context`` is a :class:`DecisionContext` or the patient it is read from.
+    """
+    if not isinstance(context, DecisionContext):
+        context = decision_context(context)
+    thresholds = thresholds or default_thresholds()
+    grid_arr = np.asarray(grid, dtype=float)
+    if grid_arr.ndim != 1 or grid_arr.size == 0 or np.any((grid_arr <= 0) | (grid_arr >= 1)):
+        raise ValueError("grid must be a non-empty sequence of values in (0, 1)")
+    names = list(class_steps(context, thresholds).names)
+    sweeps = []
+    for name in names:
+        rows = []
+        for value in grid_arr:
+            try:
+                th = thresholds.with_values(**{name: float(value)}, note="sensitivity sweep")
+            except DecisionDataError:
+                rows.append(SweepRow(value=float(value), valid=False, class_at_point=None, class_at_lower=None,
+                                     class_at_upper=None))
+                continue
+            rows.append(SweepRow(
+                value=float(value), valid=True,
+                class_at_point=classify(probability.point, context, th),
+                class_at_lower=classify(probability.lower, context, th),
+                class_at_upper=classify(probability.upper, context, th),
+            ))
+        switches = [rows[i].value for i in range(1, len(rows))
+                    if rows[i].valid and rows[i - 1].valid and rows[i].class_at_point != rows[i - 1].class_at_point]
+        t = thresholds.thresholds[name]
+        sweeps.append(ThresholdSweep(threshold=name, current_value=t.value, basis=t.basis, rows=rows,
+                                     switch_points=switches))
+    return ThresholdSensitivity(
+        probability=probability,
+        setting=context.setting,
+        current_class=classify(probability.point, context, thresholds),
+        grid=[float(v) for v in grid_arr],
+        sweeps=sweeps,
+        net_benefit_point=_net_benefit(probability.point, grid_arr).tolist(),
+        net_benefit_lower=_net_benefit(probability.lower, grid_arr).tolist(),
+        net_benefit_upper=_net_benefit(probability.upper, grid_arr).tolist(),
+        thresholds_in_use={n: thresholds.value(n) for n in names},
+    )
+
+
+def plot_threshold_sensitivity(data: ThresholdSensitivity, ax: Any = None) -> Any:
+    """Draw :class:`ThresholdSensitivity` on a matplotlib ``Axes`` (a new Agg figure when ``ax`` is None)."""
+    if ax is None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(6.5, 4.8))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot(1, 1, 1)
+    t = np.asarray(data.grid)
+    nb = np.asarray(data.net_benefit_point)
+    lo = np.minimum(data.net_benefit_lower, data.net_benefit_upper)
+    hi = np.maximum(data.net_benefit_lower, data.net_benefit_upper)
+    ymax = max(0.05, float(np.max(hi))) * 1.15
+    floor = -0.6 * ymax  # the curve falls steeply toward −∞ as t → 1; show the region that decides
+    strip_h = 0.09 * (ymax - floor)
+    bottom = floor - strip_h * (len(data.sweeps) + 0.3)
+    visible = hi >= floor
+    ax.fill_between(t, np.maximum(lo, floor), hi, where=visible, color="#2166ac", alpha=0.2, lw=0,
+                    label="interval of the probability")
+    ax.plot(t, np.where(nb >= floor, nb, np.nan), color="#2166ac", lw=1.8,
+            label=f"act on the IMN (p = {data.probability.point:.3g})")
+    ax.axhline(0, color="0.3", lw=1, label="no action (net benefit 0)")
+    ax.axhline(floor, color="0.6", lw=0.6)
+    for name, value in data.thresholds_in_use.items():
+        ax.axvline(value, color="0.2", ls="--", lw=0.9)
+        ax.text(value, ymax, f" {name} = {value:g}", rotation=90, va="top", ha="right", fontsize=7)
+    ax.axvline(data.probability.point, color="#b2182b", lw=0.9, ls=":")
+    width = float(np.median(np.diff(t))) if t.size > 1 else 0.01
+    for k, sweep in enumerate(data.sweeps):
+        y0 = floor - strip_h * (k + 1)
+        for row in sweep.rows:
+            colour = COLOURS[row.class_at_point] if row.valid and row.class_at_point else "white"
+            ax.add_patch(_rect((row.value - width / 2, y0), width, strip_h * 0.75, colour))
+        ax.text(0.995, y0 + strip_h * 0.37, f"recommendation as {sweep.threshold} varies", ha="right",
+                va="center", fontsize=6.5, color="0.15")
+    seen = {row.class_at_point for s in data.sweeps for row in s.rows if row.valid and row.class_at_point}
+    for cls in RecommendationClass:
+        if cls in seen:
+            ax.add_patch(_rect((0, 0), 0, 0, COLOURS[cls], label=LABELS[cls]))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(bottom, ymax)
+    ax.set_yticks([y for y in ax.get_yticks() if floor <= y <= ymax])
+    ax.set_xlabel("threshold probability of IMLN metastasis")
+    ax.set_ylabel("net benefit (true positives per patient)")
+    ax.set_title(f"Threshold sensitivity ({data.setting}): now '{LABELS[data.current_class]}'", fontsize=9)
+    ax.legend(loc="upper right", fontsize=7, frameon=False)
+    return ax
+
+
+def _rect(xy: tuple[float, float], w: float, h: float, colour: str, label: str | None = None) -> Any:
+    from matplotlib.patches import Rectangle
+
+    return Rectangle(xy, w, h, facecolor=colour, edgecolor="none", label=label)
