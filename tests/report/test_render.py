@@ -73,7 +73,7 @@ class TestGeneric:
         assert "Radiotherapy balance" in html and "1.5%" in html and "MCE" in html
 
     def test_probability_interval_and_pre_post_charts(self, doc):
-        d = {**doc, "imaging": {"pretest_probability": {"point": 0.2, "lower": 0.1, "upper": 0.3},
+        d = {**doc, "decision": None, "imaging": {"pretest_probability": {"point": 0.2, "lower": 0.1, "upper": 0.3},
                                 "posttest_probability": {"point": 0.6, "lower": 0.45, "upper": 0.74},
                                 "lr_point": 6.0}}
         rendered = render_assessment(d)

@@ -188,8 +188,18 @@ def risk_estimate(assessment: Mapping[str, Any]) -> ProbabilityEstimate | None:
     return _preferred(estimates)
 
 
+#: Where the known sections keep the probability they stand on (most final first).
+KNOWN_PROBABILITIES = (("decision", "probability"), ("imaging", "posttest"))
+
+
 def headline_probability(assessment: Mapping[str, Any]) -> ProbabilityEstimate | None:
     """The most final probability on offer: decision, then imaging (post-test), then risk."""
+    for section, key in KNOWN_PROBABILITIES:
+        data = assessment.get(section)
+        if isinstance(data, Mapping) and isinstance(data.get(key), Mapping):
+            est = as_probability(data[key], f"{section}.{key}")
+            if est is not None:
+                return est
     for section in HEADLINE_SECTIONS:
         data = assessment.get(section)
         if data:
@@ -232,6 +242,9 @@ def headline_recommendation(assessment: Mapping[str, Any]) -> str | None:
     decision = assessment.get("decision")
     if not isinstance(decision, Mapping):
         return None
+    rec = decision.get("recommendation")
+    if isinstance(rec, Mapping) and isinstance(rec.get("label"), str):  # imln.decision.Recommendation
+        return rec["label"] + (" (uncertain: the interval straddles a threshold)" if rec.get("uncertain") else "")
     for key in RECOMMENDATION_KEYS:
         value = decision.get(key)
         if isinstance(value, str) and value.strip():
