@@ -56,6 +56,9 @@ evidence_app = typer.Typer(help="List, show and audit the bundled evidence.", no
 app.add_typer(evidence_app, name="evidence")
 models_app = typer.Typer(help="List, show, add and compare pre-test risk models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+from imln.modeling._cli import app as model_app  # noqa: E402  (the researcher's workbench)
+
+app.add_typer(model_app, name="model", help="Fit, validate, calibrate and export models on your own cohort.")
 
 out = Console()
 err = Console(stderr=True)

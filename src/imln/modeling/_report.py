@@ -1,0 +1,213 @@
+"""A self-contained TRIPOD-style HTML report of a model's development and internal validation.
+
+One file, no external resources: figures are embedded PNGs, styles inline. The
+sections follow the TRIPOD statement (Collins et al., BMJ 2015) for model
+development with internal validation; items the software cannot know (study
+design, dates, setting, eligibility, blinding) are listed for the authors to
+complete rather than invented.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from imln.modeling._calibrate import CalibrationCurve, plot_calibration
+from imln.modeling._decision_curve import plot_decision_curve
+from imln.modeling._design import Categorical, Spline
+from imln.modeling._fit import LogisticModel
+from imln.modeling._nomogram import Nomogram, plot_nomogram
+from imln.modeling._threshold import ThresholdReport
+from imln.modeling._validate import ValidationResult
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}
+h2{font-size:1.25em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.8em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
+th,td{border:1px solid #ddd;padding:3px 7px;text-align:right}
+th{background:#f3f3f3}td.l,th.l{text-align:left}.note{color:#555;font-size:.9em}.warn{background:#fff6e0;padding:.6em;
+border-left:4px solid #e0a000}figure{margin:1em 0}figcaption{font-size:.85em;color:#555}img{max-width:100%}
+code{background:#f5f5f5;padding:0 3px}
+"""
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """What the report shows; every part but the model is optional."""
+
+    model: LogisticModel
+    validation: ValidationResult | None = None
+    calibration: CalibrationCurve | None = None
+    nomogram: Nomogram | None = None
+    decision_curves: pd.DataFrame | None = None
+    threshold: ThresholdReport | None = None
+    title: str = "Prediction model: development and internal validation"
+    data_source: str = "cohort"
+
+
+def _figure_png(draw: Any, size: tuple[float, float]) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    draw(ax)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _img(png_b64: str, caption: str) -> str:
+    return (f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{png_b64}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def _table(df: pd.DataFrame, *, floatfmt: str = "{:.4f}", index: bool = True) -> str:
+    head = f'<th class="l">{html.escape(str(df.index.name or ""))}</th>' if index else ""
+    head += "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    integer = [pd.api.types.is_integer_dtype(df[c].dtype) for c in df.columns]
+    rows = []
+    for k in range(len(df)):
+        cells = f'<td class="l">{html.escape(str(df.index[k]))}</td>' if index else ""
+        for j, v in enumerate(df.iloc[k]):
+            if integer[j]:
+                cells += f"<td>{int(v)}</td>"
+            elif isinstance(v, (float, np.floating)):
+                cells += f"<td>{'—' if np.isnan(v) else floatfmt.format(v)}</td>"
+            else:
+                cells += f"<td>{html.escape(str(v))}</td>"
+        rows.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _terms_table(model: LogisticModel) -> pd.DataFrame:
+    rows = []
+    for t in model.design_.terms:
+        if isinstance(t.term, Spline):
+            knots = t.knots or ()
+            how = f"restricted cubic spline, {len(knots)} knots at " + ", ".join(f"{k:g}" for k in knots)
+        elif isinstance(t.term, Categorical):
+            how = f"categorical, reference {t.levels[0]!r}; levels {', '.join(t.levels or ())}"
+        else:
+            how = "linear"
+        transform = getattr(t.term, "transform", None)
+        rows.append({"predictor": t.column, "transformation": transform or "none", "coding": how,
+                     "coefficients": len(t.column_names)})
+    return pd.DataFrame(rows).set_index("predictor")
+
+
+def build_report(inputs: ReportInputs) -> str:
+    """The report as one HTML string."""
+    m = inputs.model
+    s = m.stats_
+    cc = m.complete_cases_
+    e = html.escape
+    parts: list[str] = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{e(inputs.title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{e(inputs.title)}</h1>",
+        f"<p class='note'>Generated by imln.modeling on {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}; "
+        f"Python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}. "
+        "Decision support for research, not a medical device.</p>",
+    ]
+    corrected = ""
+    if inputs.validation is not None:
+        corrected = f", optimism-corrected C-index {inputs.validation.corrected_c_index:.3f}"
+    parts.append(
+        "<h2>Summary</h2>"
+        f"<p>Binary logistic regression for <b>{e(m.outcome_)} = {e(m.event_)}</b> in {e(inputs.data_source)}: "
+        f"{s.n} patients with complete data, {s.events} events ({100 * s.events / s.n:.1f}%). "
+        f"Apparent C-index {s.c_index:.3f}{corrected}; Nagelkerke R² {s.r2:.3f}; Brier score {s.brier:.4f}.</p>"
+    )
+    # Methods -----------------------------------------------------------------
+    parts.append("<h2>Methods</h2>")
+    parts.append(
+        "<p><b>Source of data and participants (TRIPOD 4–5).</b> "
+        f"Data: <code>{e(inputs.data_source)}</code>, {cc.n_rows} rows. Study design, dates, setting and "
+        "eligibility criteria are not known to the software and must be described by the authors.</p>"
+        f"<p><b>Outcome (6a).</b> Column <code>{e(m.outcome_)}</code>, event level <code>{e(m.event_)}</code>.</p>"
+        "<p><b>Predictors (7a, 10a).</b> Continuous predictors were not categorised; non-linear effects were "
+        "modelled with restricted cubic splines with knots at Harrell's default quantiles "
+        "(<code>Hmisc::rcspline.eval</code>).</p>" + _table(_terms_table(m), floatfmt="{:g}")
+    )
+    parts.append(
+        f"<p><b>Sample size (8).</b> {s.events} events and {s.n - s.events} non-events for {len(m.coef_) - 1} "
+        f"regression coefficients: {s.events_per_parameter:.1f} outcome events (minority class) per coefficient.</p>"
+        f"<p><b>Missing data (9).</b> Complete-case analysis: {e(cc.describe())}. No imputation was done.</p>"
+    )
+    if cc.n_excluded:
+        miss = pd.DataFrame({"missing values": cc.missing_by_column}).rename_axis("column")
+        parts.append(_table(miss, floatfmt="{:g}"))
+    pen = (f"penalised maximum likelihood (penalty {m.penalty:g}, rms penalty matrix)" if m.penalty
+           else "maximum likelihood")
+    val_text = ""
+    if inputs.validation is not None:
+        v = inputs.validation
+        val_text = (f" Internal validation: {e(v.describe())}, with the indexes and definitions of "
+                    "<code>rms::validate.lrm</code>: optimism = mean(training) − mean(test); "
+                    "corrected = apparent − optimism.")
+    parts.append(f"<p><b>Model building and validation (10b, 10d).</b> All predictors were pre-specified and kept "
+                 f"(no selection); coefficients by {pen}, as <code>rms::lrm</code>.{val_text}</p>")
+    # Results -----------------------------------------------------------------
+    parts.append("<h2>Results</h2>")
+    parts.append(f"<p><b>Participants (13a, 14a).</b> {cc.n_rows} rows; {cc.n_excluded} excluded for missing data; "
+                 f"{s.n} analysed with {s.events} events.</p>")
+    coef = m.summary()[["coef", "se", "z", "p", "odds_ratio", "or_ci_lower", "or_ci_upper"]].rename_axis("term")
+    parts.append("<p><b>Full model (15a).</b> Coefficients (log-odds) with Wald statistics and odds ratios "
+                 "with 95% CIs. Spline coefficients are not interpretable one by one; see the nomogram.</p>"
+                 + _table(coef, floatfmt="{:.4g}"))
+    if inputs.validation is not None:
+        parts.append("<p><b>Performance (16).</b> Apparent, bootstrap training and test, optimism and "
+                     "optimism-corrected indexes (Dxy = 2(C − ½); Slope = calibration slope, the "
+                     "shrinkage factor; Emax = maximum calibration error; D, U, Q = discrimination, unreliability, "
+                     "quality; B = Brier; g, gp = Gini's mean difference of the log-odds and of the risks).</p>"
+                     + _table(inputs.validation.table.rename_axis("index"), floatfmt="{:.4f}"))
+    if inputs.calibration is not None:
+        c = inputs.calibration
+        png = _figure_png(lambda ax: plot_calibration(c, ax), (5.5, 5))
+        parts.append(_img(png, f"Calibration: apparent and bootstrap bias-corrected lowess curves ({c.describe()})."))
+    if inputs.nomogram is not None:
+        nm = inputs.nomogram
+        png = _figure_png(lambda ax: plot_nomogram(nm, ax), (9, 0.55 * (len(nm.axes) + 4) + 0.6))
+        parts.append("<p><b>How to use the model (15b).</b> Read each predictor's points, add them, and read "
+                     "the risk below the total.</p>" + _img(png, "Nomogram (points scale 0–100, as rms::nomogram)."))
+    if inputs.decision_curves is not None:
+        dc = inputs.decision_curves
+        png = _figure_png(lambda ax: plot_decision_curve(dc, ax), (6.5, 4.5))
+        parts.append(_img(png, "Decision curve: net benefit of the model against treating all and none "
+                               "(apparent; not optimism-corrected)."))
+    if inputs.threshold is not None:
+        t = inputs.threshold
+        parts.append(f"<p><b>Risk groups (11).</b> Threshold {t.threshold:g}: patients below it are low risk "
+                     f"and spared; {t.ci_method} {100 * t.level:g}% confidence intervals.</p>"
+                     + _table(t.as_frame(), floatfmt="{:.4f}"))
+    # Discussion --------------------------------------------------------------
+    parts.append(
+        "<h2>Limitations (18) and items for the authors</h2><div class='warn'>"
+        "<p>All performance figures above are from the development data (apparent or internally validated). "
+        "External validation in an independent cohort is needed before clinical use.</p>"
+        "<p>To complete: study design and dates (4a–b), setting and eligibility (5a–c), outcome ascertainment and "
+        "blinding (6a–b, 7b), participant flow (13a–b), interpretation and implications (19–20), funding (22).</p>"
+        "</div></body></html>"
+    )
+    return "\n".join(parts)
+
+
+def write_report(path: str | Path, model: LogisticModel, **parts: Any) -> Path:
+    """Write the HTML report to ``path``; ``parts`` are the optional fields of :class:`ReportInputs`."""
+    path = Path(path)
+    path.write_text(build_report(ReportInputs(model, **parts)), encoding="utf-8")
+    return path
