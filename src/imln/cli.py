@@ -638,6 +638,25 @@ def _register_interfaces() -> None:
 _register_interfaces()
 
 
+def _register_quantitative() -> None:
+    """`imln measure|batch|radiomics` need the `quantitative` extra; say so if it is missing."""
+    try:
+        from imln.quantitative._cli import app as quantitative_app
+    except ImportError as exc:
+        missing = exc.name or "a dependency"
+
+        def _needs_extra(*_: object, **__: object) -> None:
+            raise _fail(f"this command needs: pip install 'imln[quantitative]' ({missing} is missing)")
+
+        for name in ("measure", "batch", "radiomics"):
+            app.command(name, help="Measure nodes from images and masks (needs imln[quantitative]).")(_needs_extra)
+        return
+    app.add_typer(quantitative_app)
+
+
+_register_quantitative()
+
+
 def main() -> None:
     """Entry point of the ``imln`` console script."""
     try:
