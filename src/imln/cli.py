@@ -30,6 +30,7 @@ from imln.evidence import (
     Modality,
     audit_evidence,
     load_evidence,
+    record_summary,
 )
 from imln.decision import DecisionAssessment
 from imln.imaging import ImagingAssessment
@@ -391,16 +392,7 @@ def evidence_list(
 
 
 def _record_summary(r: EvidenceRecord, audit: AuditReport) -> dict:
-    return {
-        "id": r.id,
-        "kind": r.kind.value,
-        "measures": r.measures,
-        "modality": r.modality.value if r.modality else None,
-        "setting": r.setting.value,
-        "citation": r.citation,
-        "values": {k: v.printed for k, v in r.values.items()},
-        "audit_status": audit[r.id].status,
-    }
+    return record_summary(r, audit)
 
 
 @evidence_app.command("show")

@@ -26,7 +26,7 @@ from imln import __version__
 from imln._assessment import Assessment, assess
 from imln.api._limits import BodySizeLimit
 from imln.api._settings import Settings
-from imln.evidence import Kind, Modality, audit_evidence, load_evidence
+from imln.evidence import Kind, Modality, audit_evidence, load_evidence, record_summary
 from imln.schema import Patient, PatientInputError, load_patient, patient_json_schema
 
 __all__ = ["ApiError", "create_app"]
@@ -329,16 +329,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
             "evidence_digest": ev.digest,
             "count": len(records),
             "records": [
-                {
-                    "id": r.id,
-                    "kind": r.kind.value,
-                    "measures": r.measures,
-                    "modality": r.modality.value if r.modality else None,
-                    "setting": r.setting.value,
-                    "citation": r.citation,
-                    "values": {k: v.printed for k, v in r.values.items()},
-                    "audit_status": audit[r.id].status,
-                }
+                record_summary(r, audit)
                 for r in records
             ],
         }

@@ -7,6 +7,7 @@
 """
 
 from imln.evidence._audit import (
+    record_summary,
     AuditPolicy,
     AuditReport,
     CheckResult,
@@ -30,6 +31,7 @@ from imln.evidence._records import (
 )
 
 __all__ = [
+    "record_summary",
     "AuditPolicy",
     "AuditReport",
     "CheckResult",

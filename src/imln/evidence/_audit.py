@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from imln.evidence._load import EvidenceBase
 from imln.evidence._records import EvidenceRecord, EvidenceValue, Kind, Obtained, Unit
@@ -628,3 +628,17 @@ def select_records(
         else:
             used.append((record, 1.0))
     return Selection(used, excluded)
+
+
+def record_summary(record: EvidenceRecord, audit: AuditReport) -> dict[str, Any]:
+    """One record in the short JSON layout that `imln evidence list` and the HTTP API share."""
+    return {
+        "id": record.id,
+        "kind": record.kind.value,
+        "measures": record.measures,
+        "modality": record.modality.value if record.modality else None,
+        "setting": record.setting.value,
+        "citation": record.citation,
+        "values": {k: v.printed for k, v in record.values.items()},
+        "audit_status": audit[record.id].status,
+    }
