@@ -88,13 +88,6 @@ class SettingPlan(_Plan):
     record: str
 
 
-class CheckPlan(_Plan):
-    record: str
-    value: str = "percent"
-    pattern: dict[str, Any]
-    note: str
-
-
 class SynthesisPlan(_Plan):
     model: dict[str, Any]
     features: list[dict[str, Any]]
@@ -102,7 +95,6 @@ class SynthesisPlan(_Plan):
     cohorts: list[CohortPlan]
     settings: list[SettingPlan]
     default_setting: str
-    checks: list[CheckPlan] = Field(default_factory=list)
 
 
 def load_plan(path: Path = PLAN_PATH) -> SynthesisPlan:
