@@ -109,13 +109,15 @@ def assess(
             f"Pre-test probability shown as a range because {', '.join(risk.missing)} "
             "is unknown; give it for a point estimate."
         )
+    # the pre-test model describes metastasis at diagnosis; at follow-up it informs nothing downstream
+    diagnosis_risk = risk if patient.setting.value != "follow_up" else None
     imaging: ImagingAssessment | None = None
     if patient.findings:
-        prior = _pretest_for_imaging(risk if patient.setting.value != "follow_up" else None, pretest, notes)
+        prior = _pretest_for_imaging(diagnosis_risk, pretest, notes)
         imaging = assess_imaging(patient, prior, evidence=evidence, audit=audit)
     decision = assess_decision(
         patient,
-        risk if patient.setting.value != "follow_up" else None,
+        diagnosis_risk,
         _decision_probability(patient, imaging, evidence, notes),
         _accuracy_of_untried_tests(patient, evidence, audit),
         evidence=evidence,

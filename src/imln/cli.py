@@ -8,6 +8,7 @@ status 2 and a message naming each offending field; nothing prints a traceback.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -44,6 +45,7 @@ from imln.risk import (
     list_models,
     predict_risk,
 )
+from imln.risk._spec import odds_ratio_ci95
 from imln.schema import PatientInputError, load_patient, patient_json_schema
 
 app = typer.Typer(
@@ -523,8 +525,8 @@ def models_show(
     for j, term in enumerate(spec.terms, start=1):
         unit = next((f.unit for f in spec.features if f.name == term.feature), "")
         when = term.when.describe(unit) if term.when else f"per {term.per:g} {unit} from {term.centre:g}"
-        se = cov[j, j] ** 0.5
-        ci = f"{_exp(term.log_odds - 1.96 * se):.2f}–{_exp(term.log_odds + 1.96 * se):.2f}" if se else "—"
+        interval = odds_ratio_ci95(term.log_odds, cov[j, j])
+        ci = f"{interval[0]:.2f}–{interval[1]:.2f}" if interval else "—"
         t.add_row(escape(term.label), escape(f"{term.feature} {when}"), f"{term.log_odds:+.3f}",
                   f"{term.odds_ratio:.2f}", ci, escape(_source_labels(term.sources)))
     out.print(t)
@@ -532,7 +534,7 @@ def models_show(
     for col in ("setting", "baseline risk", "anchor"):
         s.add_column(col, overflow="fold")
     for st in spec.settings:
-        s.add_row(st.id, _pct(1 / (1 + _exp(-st.intercept))), escape(st.anchor))
+        s.add_row(st.id, _pct(1 / (1 + math.exp(-st.intercept))), escape(st.anchor))
     out.print(s)
     if spec.fit is not None:
         f = Table(title=f"Fit check: published rate vs fitted (Pearson χ² {spec.fit.pearson_chi2:.2f} "
@@ -548,12 +550,6 @@ def models_show(
             out.print(f"[bold]{title}[/]")
             for item in items:
                 out.print(f"  • {escape(item)}")
-
-
-def _exp(x: float) -> float:
-    import math
-
-    return math.exp(x)
 
 
 @models_app.command("add")

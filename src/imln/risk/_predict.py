@@ -22,7 +22,7 @@ from scipy.special import expit
 
 from imln.risk._features import FEATURES, patient_features
 from imln.risk._registry import get_model
-from imln.risk._spec import FeatureKind, ModelSpec, Term
+from imln.risk._spec import Z95, FeatureKind, ModelSpec, Term, odds_ratio_ci95
 from imln.schema import Patient
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "predict_risk",
 ]
 
-Z95 = 1.959963984540054
 MissingPolicy = Literal["refuse", "range"]
 
 
@@ -363,7 +362,7 @@ def predict_risk(
                 odds_multiplier=mult,
                 odds_multiplier_ci95=ci,
                 term_odds_ratio=term.odds_ratio,
-                term_odds_ratio_ci95=_term_ci(term.log_odds, cov[j, j]),
+                term_odds_ratio_ci95=odds_ratio_ci95(term.log_odds, cov[j, j]),
                 sources=term.sources,
             )
         )
@@ -420,13 +419,6 @@ def _patient_design(spec: ModelSpec, features: Mapping[str, Any]) -> np.ndarray:
             lo, hi = term.when.minimum, term.when.maximum  # type: ignore[union-attr]
             z[j] = float((lo is None or x >= lo) and (hi is None or x <= hi))
     return z
-
-
-def _term_ci(log_odds: float, variance: float) -> tuple[float, float] | None:
-    if variance <= 0:
-        return None
-    se = math.sqrt(variance)
-    return (math.exp(log_odds - Z95 * se), math.exp(log_odds + Z95 * se))
 
 
 def _setting_warnings(spec: ModelSpec, patient: Patient) -> list[str]:

@@ -31,6 +31,15 @@ __all__ = [
 ]
 
 SPEC_SCHEMA_VERSION = "1"
+Z95 = 1.959963984540054  # standard normal 97.5th percentile
+
+
+def odds_ratio_ci95(log_odds: float, variance: float) -> tuple[float, float] | None:
+    """95% Wald interval of an odds ratio from its log-odds estimate and variance (None without one)."""
+    if variance <= 0:
+        return None
+    se = math.sqrt(variance)
+    return (math.exp(log_odds - Z95 * se), math.exp(log_odds + Z95 * se))
 
 
 class ModelSpecError(ValueError):
