@@ -14,14 +14,21 @@ counts as a visible node; at follow-up any positive result as a finding). So
 
     P(change) = P(positive)·1{level(post+) ≠ level now} + P(negative)·1{level(post−) ≠ level now}
 
-with P(positive) integrated by Monte Carlo over the uncertainty of the pre-test
-probability (its logit-normal, :meth:`ProbabilityEstimate.sample`) and of the
-accuracy (the Beta posteriors of :class:`~imln.imaging.AccuracyPosterior`), with
-a fixed, reported seed. "level" is :data:`INTENSITY`: switching between the two
-tissue-diagnosis routes (IM sentinel node biopsy ↔ image-guided biopsy) is not
-a change. The same draws give the distribution of each post-test probability
-(percentiles), the share of draws giving each recommendation, and how often the
-change would hold across the uncertainty (``share_of_draws_changing``).
+with P(positive) averaged over the uncertainty of the pre-test probability (its
+logit-normal, :meth:`ProbabilityEstimate.sample`) and of the accuracy (the Beta
+posteriors of :class:`~imln.imaging.AccuracyPosterior`). The three are
+independent and P(positive) is linear in each, so its mean is exact:
+E[P(+)] = E[p]·E[sens] + (1 − E[p])(1 − E[spec]), with E[p] by quadrature and the
+Beta means in closed form; P(change) therefore carries no Monte Carlo error.
+"level" is :data:`INTENSITY`: switching between the two tissue-diagnosis routes
+(IM sentinel node biopsy ↔ image-guided biopsy) is not a change.
+
+Monte Carlo (``n_draws`` draws, fixed reported seed; :mod:`imln.decision._montecarlo`)
+gives what has no closed form: the distribution of each post-test probability
+(percentiles), the interval of P(result), the share of draws giving each
+recommendation, how often the change would hold across the uncertainty
+(``share_of_draws_changing``), and E|post − pre| (with its standard error). A
+share's Monte Carlo standard error is at most 0.5/√n_draws.
 
 A perfect test (s = c = 1) gives P(change) = P(the true status lies across the
 decision boundary); a useless test (s = 1 − c) leaves the probability where it
@@ -45,21 +52,21 @@ from imln.decision._classes import (
     classify,
     decision_context,
 )
+from imln.decision._montecarlo import DEFAULT_DRAWS, DEFAULT_SEED, accuracy_draws
 from imln.decision._probability import ProbabilityEstimate
 from imln.decision._thresholds import ThresholdSet, default_thresholds
 from imln.imaging import AccuracyPosterior
 
 __all__ = ["NextTest", "NextTests", "ResultOutcome", "next_tests"]
 
-DEFAULT_SEED = 20261124
-DEFAULT_DRAWS = 20_000
 QUANTILES = (0.025, 0.25, 0.5, 0.75, 0.975)
 
 METHOD = (
     "preposterior analysis: P(+) = p·sens + (1 − p)(1 − spec); post(+) = p·sens/P(+); post(−) = p(1 − sens)/(1 − P(+)); "
     "P(change) = E[P(+)]·1{level(post+) ≠ level now} + E[P(−)]·1{level(post−) ≠ level now}, post± at the pre-test "
-    "point and the posterior means of accuracy; expectations and post-test percentiles by Monte Carlo over the "
-    "pre-test probability (logit-normal through its interval) and the accuracy (Beta posteriors)"
+    "point and the posterior means of accuracy; E[P(+)] = E[p]·E[sens] + (1 − E[p])(1 − E[spec]) exactly (independent "
+    "inputs; E[p] of the logit-normal through the pre-test interval by quadrature, Beta means); post-test percentiles, "
+    "shares of draws and E|post − pre| by Monte Carlo over the same distributions"
 )
 
 
@@ -69,8 +76,10 @@ class ResultOutcome(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     result: Literal["positive", "negative"]
-    probability_of_result: float = Field(description="Monte Carlo mean of P(result).")
-    probability_of_result_interval: tuple[float, float]
+    probability_of_result: float = Field(description="E[P(result)] over the uncertainty (exact, not Monte Carlo).")
+    probability_of_result_interval: tuple[float, float] = Field(
+        description="2.5th and 97.5th percentiles of P(result) over the Monte Carlo draws."
+    )
     posttest_point: float = Field(description="Bayes at the pre-test point and the posterior means of accuracy.")
     posttest_quantiles: dict[str, float] = Field(description="Percentiles (2.5, 25, 50, 75, 97.5) over the draws.")
     class_at_point: RecommendationClass = Field(description="Recommendation at posttest_point.")
@@ -88,8 +97,8 @@ class NextTest(BaseModel):
     status: Literal["ranked", "already_done", "no_accuracy"]
     rank: int | None = None
     probability_of_change: float | None = None
-    probability_of_change_mc_se: float | None = None
-    expected_absolute_shift: float | None = Field(None, description="E|post-test − pre-test probability|.")
+    expected_absolute_shift: float | None = Field(None, description="E|post-test − pre-test probability| (Monte Carlo).")
+    expected_absolute_shift_mc_se: float | None = Field(None, description="Monte Carlo standard error of that mean.")
     outcomes: list[ResultOutcome] = Field(default_factory=list)
     accuracy_source: str | None = None
     sensitivity_mean: float | None = None
@@ -121,8 +130,8 @@ def _levels(ctx: DecisionContext, thresholds: ThresholdSet) -> tuple[np.ndarray,
     return np.asarray(steps.breakpoints, dtype=float), np.array([INTENSITY[c] for c in steps.classes]), steps.classes
 
 
-def _outcome(result: str, p_result: np.ndarray, post: np.ndarray, point: float, ctx: DecisionContext,
-             thresholds: ThresholdSet, now_level: int) -> ResultOutcome:
+def _outcome(result: str, p_result_mean: float, p_result: np.ndarray, post: np.ndarray, point: float,
+             ctx: DecisionContext, thresholds: ThresholdSet, now_level: int) -> ResultOutcome:
     bps, levels, classes = _levels(ctx, thresholds)
     idx = np.searchsorted(bps, post, side="right")
     counts = np.bincount(idx, minlength=len(classes)) / len(idx)
@@ -132,16 +141,17 @@ def _outcome(result: str, p_result: np.ndarray, post: np.ndarray, point: float, 
             dist[c.value] = dist.get(c.value, 0.0) + float(share)
     lo, hi = np.quantile(p_result, [0.025, 0.975])
     at_point = classify(point, ctx, thresholds)
+    changing = levels != now_level
     return ResultOutcome(
         result=result,  # type: ignore[arg-type]
-        probability_of_result=float(np.mean(p_result)),
+        probability_of_result=p_result_mean,
         probability_of_result_interval=(float(lo), float(hi)),
         posttest_point=point,
         posttest_quantiles={f"{100 * q:g}": float(v) for q, v in zip(QUANTILES, np.quantile(post, QUANTILES))},
         class_at_point=at_point,
         changes_recommendation=INTENSITY[at_point] != now_level,
         class_distribution=dist,
-        share_of_draws_changing=float(np.mean(levels[idx] != now_level)),
+        share_of_draws_changing=float(counts @ changing),
     )
 
 
@@ -183,6 +193,9 @@ def next_tests(
     now_level = INTENSITY[now]
     tests: list[NextTest] = []
     ranked: list[NextTest] = []
+    # the same draws for every modality: one seed, child streams for p (0) and for accuracy (1)
+    p = probability.draws(n_draws, seed, 0, 2)
+    mean_p = probability.mean()
     for modality in dict.fromkeys(getattr(m, "value", m) for m in available_modalities):
         if modality in done_set:
             tests.append(NextTest(modality=modality, status="already_done", message="already done for this patient"))
@@ -192,10 +205,7 @@ def next_tests(
             tests.append(NextTest(modality=modality, status="no_accuracy",
                                   message="no accuracy posterior given for this modality; not ranked"))
             continue
-        # the same draws for every modality: one seed, streams for p and for accuracy
-        rng_p, rng_acc = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
-        p = probability.sample(n_draws, rng_p)
-        sens, spec = acc.sample(n_draws, rng_acc)
+        sens, spec = accuracy_draws(acc, seed, 1, 2, n_draws)
         p_pos = p * sens + (1 - p) * (1 - spec)
         post_pos = p * sens / p_pos
         post_neg = p * (1 - sens) / (1 - p_pos)
@@ -203,17 +213,19 @@ def next_tests(
         pp = probability.point * s_mean + (1 - probability.point) * (1 - c_mean)
         point_pos = probability.point * s_mean / pp
         point_neg = probability.point * (1 - s_mean) / (1 - pp)
-        pos = _outcome("positive", p_pos, post_pos, point_pos, context.after_result(modality, "positive"),
+        # p, sens and spec are independent: E[P(+)] = E[p]·E[sens] + (1 − E[p])·(1 − E[spec]), exactly
+        mean_pos = mean_p * s_mean + (1 - mean_p) * (1 - c_mean)
+        pos = _outcome("positive", mean_pos, p_pos, post_pos, point_pos, context.after_result(modality, "positive"),
                        thresholds, now_level)
-        neg = _outcome("negative", 1 - p_pos, post_neg, point_neg, context.after_result(modality, "negative"),
-                       thresholds, now_level)
-        per_draw = p_pos * pos.changes_recommendation + (1 - p_pos) * neg.changes_recommendation
+        neg = _outcome("negative", 1 - mean_pos, 1 - p_pos, post_neg, point_neg,
+                       context.after_result(modality, "negative"), thresholds, now_level)
+        change = mean_pos * pos.changes_recommendation + (1 - mean_pos) * neg.changes_recommendation
         shift = p_pos * np.abs(post_pos - p) + (1 - p_pos) * np.abs(post_neg - p)
         ranked.append(NextTest(
             modality=modality, status="ranked",
-            probability_of_change=float(np.mean(per_draw)),
-            probability_of_change_mc_se=float(np.std(per_draw) / np.sqrt(n_draws)),
+            probability_of_change=float(change),
             expected_absolute_shift=float(np.mean(shift)),
+            expected_absolute_shift_mc_se=float(np.std(shift) / np.sqrt(n_draws)),
             outcomes=[pos, neg],
             accuracy_source=acc.source,
             sensitivity_mean=s_mean, specificity_mean=c_mean,

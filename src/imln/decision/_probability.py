@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import special, stats
+from scipy import special
+
+from imln.decision._montecarlo import logitnormal_mean, standard_normals
 
 __all__ = ["ProbabilityEstimate"]
 
@@ -67,7 +69,7 @@ class ProbabilityEstimate(BaseModel):
         """(centre, sd) of the logit-normal whose ``level`` interval is (lower, upper)."""
         lo = special.logit(min(max(self.lower, EPS), 1 - EPS))
         hi = special.logit(min(max(self.upper, EPS), 1 - EPS))
-        z = stats.norm.ppf(1 - (1 - self.level) / 2)
+        z = special.ndtri(1 - (1 - self.level) / 2)
         return (lo + hi) / 2, (hi - lo) / (2 * z)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -77,6 +79,20 @@ class ProbabilityEstimate(BaseModel):
             return np.full(n, self.point, dtype=float)
         centre, sd = self.logit_params()
         return special.expit(centre + sd * rng.standard_normal(n))
+
+    def draws(self, n: int, seed: int, stream: int, of: int) -> np.ndarray:
+        """The :meth:`sample` of child ``stream`` of ``SeedSequence(seed).spawn(of)``, from cached normals."""
+        z = standard_normals(seed, stream, of, n)
+        if self.is_point:
+            return np.full(n, self.point, dtype=float)
+        centre, sd = self.logit_params()
+        return special.expit(centre + sd * z)
+
+    def mean(self) -> float:
+        """E[probability] under the logit-normal (exact quadrature; ``point`` for a point value)."""
+        if self.is_point:
+            return self.point
+        return logitnormal_mean(*self.logit_params())
 
     def describe(self) -> str:
         if self.is_point:

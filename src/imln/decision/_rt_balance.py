@@ -59,14 +59,13 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from imln.decision._montecarlo import DEFAULT_DRAWS, DEFAULT_SEED, standard_normals
 from imln.decision._probability import ProbabilityEstimate
 from imln.decision._rationale import Figure, evidence_figure
 from imln.evidence import EvidenceBase, load_evidence
 
 __all__ = ["DEFAULT_DRAWS", "DEFAULT_SEED", "Quantity", "RTBalance", "TrialFigure", "rt_balance"]
 
-DEFAULT_SEED = 20261124
-DEFAULT_DRAWS = 20_000
 Z975 = 1.959963984540054
 
 LABEL = (
@@ -198,6 +197,9 @@ class RTBalance(BaseModel):
     harm: Quantity | None = None
     net: Quantity | None = None
     probability_net_positive: float | None = Field(None, description="Share of Monte Carlo draws with net > 0.")
+    probability_net_positive_mc_se: float | None = Field(
+        None, description="Monte Carlo standard error of that share, sqrt(q(1 − q)/n_draws)."
+    )
     break_even_probability: float | None = Field(
         None, description="IMLN probability at which the scaled benefit equals the harm (point values; scaled only)."
     )
@@ -231,9 +233,8 @@ def _trial_figure(evidence: EvidenceBase, record_id: str, src: Any) -> TrialFigu
     )
 
 
-def _quantile_matched(rng: np.random.Generator, n: int, point: float, lower: float, upper: float) -> np.ndarray:
-    """Two-piece normal through (lower, point, upper) as its 2.5th, 50th and 97.5th percentiles."""
-    z = rng.standard_normal(n)
+def _quantile_matched(z: np.ndarray, point: float, lower: float, upper: float) -> np.ndarray:
+    """Two-piece normal through (lower, point, upper) as its 2.5th, 50th and 97.5th percentiles (``z``: N(0, 1))."""
     return np.where(z < 0, point + z * (point - lower) / Z975, point + z * (upper - point) / Z975)
 
 
@@ -331,8 +332,7 @@ def rt_balance(
     horizon = float(cardiac.baseline_cardiac_risk_horizon_years)
     delta = with_imn - without_imn
 
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
-    rng_p, rng_trial, rng_hr, rng_err = streams
+    # child streams of SeedSequence(seed): 0 patient's probability, 1 trial prevalence, 2 hazard ratio, 3 ERR
     warnings: list[str] = []
 
     # ---- benefit
@@ -346,9 +346,8 @@ def rt_balance(
     if hr_value.ci_numbers is not None:
         lo, hi = hr_value.ci_numbers
         se = (math.log(hi) - math.log(lo)) / (2 * Z975)
-        hr = np.exp(math.log(hr_point) + se * rng_hr.standard_normal(n_draws))
+        hr = np.exp(math.log(hr_point) + se * standard_normals(seed, 2, 4, n_draws))
     else:
-        rng_hr.standard_normal(n_draws)
         hr = np.full(n_draws, hr_point)
         warnings.append(f"{source_id} prints no confidence interval for its hazard ratio: the benefit's own "
                         "uncertainty is not represented.")
@@ -366,10 +365,10 @@ def rt_balance(
         warnings.append("trial_imln_prevalence was given but no IMLN probability: the benefit is not scaled.")
         prevalence, prevalence_fig = None, None
     if prevalence is not None:
-        p_draws = imln_probability.sample(n_draws, rng_p)
+        p_draws = imln_probability.draws(n_draws, seed, 0, 4)
         if prevalence.point <= 0:
             raise ValueError("trial_imln_prevalence must be above 0 to scale by it")
-        trial_draws = prevalence.sample(n_draws, rng_trial)
+        trial_draws = prevalence.draws(n_draws, seed, 1, 4)
         factor = p_draws / np.maximum(trial_draws, 1e-9)
         factor_point = imln_probability.point / prevalence.point
         benefit = trial_benefit * factor
@@ -402,7 +401,7 @@ def rt_balance(
     err_value = evidence.get(rt.dose_response.record).values[rt.dose_response.value]
     err_point = err_value.number / 100.0
     err_lo, err_hi = (x / 100.0 for x in err_value.ci_numbers)  # type: ignore[union-attr]
-    err = np.maximum(_quantile_matched(rng_err, n_draws, err_point, err_lo, err_hi), 0.0)
+    err = np.maximum(_quantile_matched(standard_normals(seed, 3, 4, n_draws), err_point, err_lo, err_hi), 0.0)
     harm = baseline * err * delta
     harm_point = baseline * err_point * delta
 
@@ -427,6 +426,7 @@ def rt_balance(
     if getattr(patient, "prior_imn_radiotherapy", False):
         warnings.append("The internal mammary chain was already irradiated; this model does not describe "
                         "re-irradiation.")
+    share_positive = float(np.mean(net > 0))
     break_even = None
     if prevalence is not None and trial_point > 0:
         break_even = prevalence.point * harm_point / trial_point
@@ -440,7 +440,8 @@ def rt_balance(
         harm=q(harm_point, harm, horizon,
                f"excess absolute risk of a major coronary event over {horizon:g} years"),
         net=q(net_point, net, None, "benefit − harm (positive favours IMN radiotherapy)"),
-        probability_net_positive=float(np.mean(net > 0)),
+        probability_net_positive=share_positive,
+        probability_net_positive_mc_se=math.sqrt(share_positive * (1 - share_positive) / n_draws),
         break_even_probability=break_even,
         harm_inputs=HarmInputs(
             baseline_cardiac_risk_percent=baseline, baseline_cardiac_risk_horizon_years=horizon,

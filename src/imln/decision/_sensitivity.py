@@ -30,17 +30,15 @@ from imln.decision._classes import (
     DecisionContext,
     RecommendationClass,
     class_steps,
-    classify,
     decision_context,
 )
 from imln.decision._probability import ProbabilityEstimate
 from imln.decision._thresholds import (
-    DecisionDataError,
     ThresholdSet,
     default_thresholds,
 )
 
-__all__ = ["SweepRow", "ThresholdSensitivity", "ThresholdSweep", "plot_threshold_sensitivity", "threshold_sensitivity"]
+__all__ = ["SweepSegment", "ThresholdSensitivity", "ThresholdSweep", "plot_threshold_sensitivity", "threshold_sensitivity"]
 
 DEFAULT_GRID = tuple(np.round(np.arange(0.01, 1.0, 0.01), 2))
 
@@ -54,14 +52,20 @@ COLOURS = {
 }
 
 
-class SweepRow(BaseModel):
+class SweepSegment(BaseModel):
+    """A run of consecutive grid values of the swept threshold that give the same recommendations."""
+
     model_config = ConfigDict(frozen=True)
 
-    value: float
-    valid: bool = Field(description="False when this value breaks the ordering of thresholds (omit_below < radiotherapy_at).")
+    start: float = Field(description="First grid value of the run.")
+    end: float = Field(description="Last grid value of the run.")
+    valid: bool = Field(description="False when these values break the ordering of thresholds (omit_below < radiotherapy_at).")
     class_at_point: RecommendationClass | None
     class_at_lower: RecommendationClass | None
     class_at_upper: RecommendationClass | None
+
+    def covers(self, value: float) -> bool:
+        return self.start <= value <= self.end
 
 
 class ThresholdSweep(BaseModel):
@@ -70,12 +74,19 @@ class ThresholdSweep(BaseModel):
     threshold: str
     current_value: float
     basis: str
-    rows: list[SweepRow]
+    segments: list[SweepSegment] = Field(description="The grid in runs of equal recommendations, in grid order.")
     switch_points: list[float] = Field(description="Grid values where the class at the point estimate changes.")
+
+    def at(self, value: float) -> SweepSegment:
+        """The segment holding grid value ``value``."""
+        for seg in self.segments:
+            if seg.covers(value):
+                return seg
+        raise KeyError(f"{value!r} is not on the grid of the {self.threshold} sweep")
 
 
 class ThresholdSensitivity(BaseModel):
-    """The recommendation across threshold choices, and the patient's net-benefit curve."""
+    """The recommendation across threshold choices; the patient's net-benefit curve is :meth:`net_benefit`."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -84,18 +95,35 @@ class ThresholdSensitivity(BaseModel):
     current_class: RecommendationClass
     grid: list[float]
     sweeps: list[ThresholdSweep]
-    net_benefit_point: list[float]
-    net_benefit_lower: list[float]
-    net_benefit_upper: list[float]
     thresholds_in_use: dict[str, float]
     note: str = (
         "NB(t) = p − (1 − p)·t/(1 − t): the expected net benefit of acting on the IMN for this patient at "
         "threshold probability t, against 0 for not acting; acting is worth it exactly when p > t."
     )
 
+    def net_benefit(self, at: str = "point") -> np.ndarray:
+        """NB over ``grid`` for the probability's ``point``, ``lower`` or ``upper`` end."""
+        if at not in ("point", "lower", "upper"):
+            raise ValueError(f"at must be 'point', 'lower' or 'upper'; got {at!r}")
+        return _net_benefit(getattr(self.probability, at), np.asarray(self.grid, dtype=float))
+
 
 def _net_benefit(p: float, t: np.ndarray) -> np.ndarray:
     return p - (1 - p) * t / (1 - t)
+
+
+def _segments(grid: np.ndarray, valid: np.ndarray, codes: np.ndarray, classes: tuple) -> list[SweepSegment]:
+    """Runs of equal (valid, class at point/lower/upper) along the grid; ``codes`` is (3, len(grid))."""
+    key = np.vstack([valid, np.where(valid, codes, -1)])
+    change = np.flatnonzero(np.any(key[:, 1:] != key[:, :-1], axis=0)) + 1
+    bounds = [0, *change.tolist(), len(grid)]
+    out = []
+    for a, b in zip(bounds, bounds[1:]):
+        ok = bool(valid[a])
+        point, lower, upper = (classes[int(c)] if ok else None for c in codes[:, a])
+        out.append(SweepSegment(start=float(grid[a]), end=float(grid[b - 1]), valid=ok, class_at_point=point,
+                                class_at_lower=lower, class_at_upper=upper))
+    return out
 
 
 def threshold_sensitivity(
@@ -107,7 +135,10 @@ def threshold_sensitivity(
 ) -> ThresholdSensitivity:
     """Sweep each threshold of the patient's decision rule over ``grid`` (values in (0, 1)).
 
-    ``context`` is a :class:`DecisionContext` or the patient it is read from.
+    ``context`` is a :class:`DecisionContext` or the patient it is read from. A swept
+    value replaces its breakpoint in the step function of :func:`class_steps` (the
+    class at probability q is the number of breakpoints ≤ q); a value the threshold
+    set does not allow (:meth:`ThresholdSet.allows`) is marked invalid.
     """
     if not isinstance(context, DecisionContext):
         context = decision_context(context)
@@ -115,38 +146,29 @@ def threshold_sensitivity(
     grid_arr = np.asarray(grid, dtype=float)
     if grid_arr.ndim != 1 or grid_arr.size == 0 or np.any((grid_arr <= 0) | (grid_arr >= 1)):
         raise ValueError("grid must be a non-empty sequence of values in (0, 1)")
-    names = list(class_steps(context, thresholds).names)
+    steps = class_steps(context, thresholds)
+    ends = np.array([probability.point, probability.lower, probability.upper])
     sweeps = []
-    for name in names:
-        rows = []
-        for value in grid_arr:
-            try:
-                th = thresholds.with_values(**{name: float(value)}, note="sensitivity sweep")
-            except DecisionDataError:
-                rows.append(SweepRow(value=float(value), valid=False, class_at_point=None, class_at_lower=None,
-                                     class_at_upper=None))
-                continue
-            rows.append(SweepRow(
-                value=float(value), valid=True,
-                class_at_point=classify(probability.point, context, th),
-                class_at_lower=classify(probability.lower, context, th),
-                class_at_upper=classify(probability.upper, context, th),
-            ))
-        switches = [rows[i].value for i in range(1, len(rows))
-                    if rows[i].valid and rows[i - 1].valid and rows[i].class_at_point != rows[i - 1].class_at_point]
+    for k, name in enumerate(steps.names):
+        breakpoints = np.tile(np.asarray(steps.breakpoints, dtype=float), (grid_arr.size, 1))
+        breakpoints[:, k] = grid_arr
+        valid = np.array([thresholds.allows(name, float(v)) for v in grid_arr])
+        codes = (breakpoints[None, :, :] <= ends[:, None, None]).sum(axis=2)  # (3, grid): index into classes
+        point = np.where(valid, codes[0], -1)
+        switches = [float(grid_arr[i]) for i in range(1, grid_arr.size)
+                    if valid[i] and valid[i - 1] and point[i] != point[i - 1]
+                    and steps.classes[point[i]] != steps.classes[point[i - 1]]]
         t = thresholds.thresholds[name]
-        sweeps.append(ThresholdSweep(threshold=name, current_value=t.value, basis=t.basis, rows=rows,
+        sweeps.append(ThresholdSweep(threshold=name, current_value=t.value, basis=t.basis,
+                                     segments=_segments(grid_arr, valid, codes, steps.classes),
                                      switch_points=switches))
     return ThresholdSensitivity(
         probability=probability,
         setting=context.setting,
-        current_class=classify(probability.point, context, thresholds),
+        current_class=steps.classes[int(steps.index(probability.point))],
         grid=[float(v) for v in grid_arr],
         sweeps=sweeps,
-        net_benefit_point=_net_benefit(probability.point, grid_arr).tolist(),
-        net_benefit_lower=_net_benefit(probability.lower, grid_arr).tolist(),
-        net_benefit_upper=_net_benefit(probability.upper, grid_arr).tolist(),
-        thresholds_in_use={n: thresholds.value(n) for n in names},
+        thresholds_in_use={n: thresholds.value(n) for n in steps.names},
     )
 
 
@@ -160,9 +182,9 @@ def plot_threshold_sensitivity(data: ThresholdSensitivity, ax: Any = None) -> An
         FigureCanvasAgg(fig)
         ax = fig.add_subplot(1, 1, 1)
     t = np.asarray(data.grid)
-    nb = np.asarray(data.net_benefit_point)
-    lo = np.minimum(data.net_benefit_lower, data.net_benefit_upper)
-    hi = np.maximum(data.net_benefit_lower, data.net_benefit_upper)
+    nb = data.net_benefit("point")
+    lo = np.minimum(data.net_benefit("lower"), data.net_benefit("upper"))
+    hi = np.maximum(data.net_benefit("lower"), data.net_benefit("upper"))
     ymax = max(0.05, float(np.max(hi))) * 1.15
     floor = -0.6 * ymax  # the curve falls steeply toward −∞ as t → 1; show the region that decides
     strip_h = 0.09 * (ymax - floor)
@@ -181,12 +203,12 @@ def plot_threshold_sensitivity(data: ThresholdSensitivity, ax: Any = None) -> An
     width = float(np.median(np.diff(t))) if t.size > 1 else 0.01
     for k, sweep in enumerate(data.sweeps):
         y0 = floor - strip_h * (k + 1)
-        for row in sweep.rows:
-            colour = COLOURS[row.class_at_point] if row.valid and row.class_at_point else "white"
-            ax.add_patch(_rect((row.value - width / 2, y0), width, strip_h * 0.75, colour))
+        for seg in sweep.segments:
+            colour = COLOURS[seg.class_at_point] if seg.valid and seg.class_at_point else "white"
+            ax.add_patch(_rect((seg.start - width / 2, y0), seg.end - seg.start + width, strip_h * 0.75, colour))
         ax.text(0.995, y0 + strip_h * 0.37, f"recommendation as {sweep.threshold} varies", ha="right",
                 va="center", fontsize=6.5, color="0.15")
-    seen = {row.class_at_point for s in data.sweeps for row in s.rows if row.valid and row.class_at_point}
+    seen = {seg.class_at_point for s in data.sweeps for seg in s.segments if seg.valid and seg.class_at_point}
     for cls in RecommendationClass:
         if cls in seen:
             ax.add_patch(_rect((0, 0), 0, 0, COLOURS[cls], label=LABELS[cls]))

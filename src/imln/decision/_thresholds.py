@@ -130,9 +130,9 @@ class ThresholdSet(BaseModel):
         unknown = sorted(set(self.thresholds) - set(THRESHOLD_NAMES))
         if unknown:
             raise ValueError(f"unknown thresholds: {', '.join(unknown)} (known: {', '.join(THRESHOLD_NAMES)})")
-        low, high = self.thresholds["omit_below"].value, self.thresholds["radiotherapy_at"].value
-        if not low < high:
-            raise ValueError(f"omit_below ({low:g}) must be below radiotherapy_at ({high:g})")
+        problem = _ordering_problem({n: t.value for n, t in self.thresholds.items()})
+        if problem:
+            raise ValueError(problem)
         for name in ("tissue_first_with_visible_node_in", "after_surgery_band_action"):
             if name not in self.rules:
                 raise ValueError(f"rules missing: {name}")
@@ -147,6 +147,12 @@ class ThresholdSet(BaseModel):
         if action not in BAND_ACTIONS:
             raise ValueError(f"rules.after_surgery_band_action must be one of {', '.join(BAND_ACTIONS)}; got {action!r}")
         return self
+
+    def allows(self, name: str, value: float) -> bool:
+        """Whether threshold ``name`` may take ``value`` with the others unchanged (in (0, 1), ordered)."""
+        if name not in self.thresholds or not 0 < value < 1:
+            return False
+        return _ordering_problem({**{n: t.value for n, t in self.thresholds.items()}, name: value}) is None
 
     # convenience accessors
     def value(self, name: str) -> float:
@@ -238,6 +244,14 @@ class ThresholdSet(BaseModel):
                         f"{name}: value {item.value:g} does not match {ref.record}:{ref.value} = {value.printed}"
                     )
         return problems
+
+
+def _ordering_problem(values: dict[str, float]) -> str | None:
+    """The ordering every threshold set keeps: omit_below < radiotherapy_at."""
+    low, high = values["omit_below"], values["radiotherapy_at"]
+    if not low < high:
+        return f"omit_below ({low:g}) must be below radiotherapy_at ({high:g})"
+    return None
 
 
 def _format(where: str, exc: ValidationError) -> str:

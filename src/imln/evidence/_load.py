@@ -36,6 +36,13 @@ class EvidenceBase:
     references: dict[str, Reference]
     files: dict[str, str] = field(default_factory=dict)  # record id -> file name
 
+    def __post_init__(self) -> None:
+        # id -> record, built once (records are immutable); the first of duplicate ids wins, as in a scan
+        index: dict[str, EvidenceRecord] = {}
+        for record in self.records:
+            index.setdefault(record.id, record)
+        object.__setattr__(self, "_by_id", index)
+
     def __iter__(self) -> Iterator[EvidenceRecord]:
         return iter(self.records)
 
@@ -43,13 +50,13 @@ class EvidenceBase:
         return len(self.records)
 
     def __contains__(self, record_id: object) -> bool:
-        return any(r.id == record_id for r in self.records)
+        return isinstance(record_id, str) and record_id in self._by_id  # type: ignore[attr-defined]
 
     def get(self, record_id: str) -> EvidenceRecord:
         """The record with this id; KeyError naming close ids when absent."""
-        for record in self.records:
-            if record.id == record_id:
-                return record
+        record = self._by_id.get(record_id)  # type: ignore[attr-defined]
+        if record is not None:
+            return record
         close = [r.id for r in self.records if record_id.split("-")[0] in r.id][:5]
         hint = f" (similar: {', '.join(close)})" if close else ""
         raise KeyError(f"no evidence record {record_id!r}{hint}")

@@ -31,6 +31,8 @@ The rule, in order (documented in :data:`SELECTION_RULE`):
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from collections.abc import Sequence
 from typing import Literal
 
@@ -246,6 +248,21 @@ def _label(evidence: EvidenceBase, record: EvidenceRecord) -> str:
     return label
 
 
+class _Same:
+    """Hashes and compares by identity: a cache key for an evidence base or audit (held, so its id stays unique)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.obj is self.obj
+
+
 def select_accuracy(
     modality: Modality | str,
     setting: Setting | str,
@@ -264,8 +281,30 @@ def select_accuracy(
     ``prefer`` names records to rank first among those that qualify (the
     accuracy of the criterion that decided a finding); ``fallback=False``
     refuses records of other settings.
+
+    The choice depends only on its arguments, and evidence bases and audits are
+    immutable, so it is computed once per process and argument set (the same
+    evidence and audit objects) and shared; treat it as read-only.
     """
-    modality, setting, policy = Modality(modality), Setting(setting), AuditPolicy(policy)
+    return _select_accuracy(Modality(modality), Setting(setting), _Same(evidence), _Same(audit), AuditPolicy(policy),
+                            tuple(prefer), prefer_reason, bool(fallback), tuple(prior), float(level))
+
+
+@lru_cache(maxsize=512)
+def _select_accuracy(
+    modality: Modality,
+    setting: Setting,
+    evidence_key: _Same,
+    audit_key: _Same,
+    policy: AuditPolicy,
+    prefer: tuple[str, ...],
+    prefer_reason: str | None,
+    fallback: bool,
+    prior: tuple[float, float],
+    level: float,
+) -> AccuracyChoice:
+    evidence: EvidenceBase = evidence_key.obj  # type: ignore[assignment]
+    audit: AuditReport = audit_key.obj  # type: ignore[assignment]
     records = [r for r in evidence if r.kind is Kind.diagnostic_accuracy and r.modality is modality]
     selection = select_records(records, audit, policy)
     weights = {r.id: w for r, w in selection.used}
