@@ -9,12 +9,13 @@ filled by their subpackages as they become available; until then they are
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from imln import __version__
+from imln._cache import Same
 from imln.evidence import EvidenceBase, load_evidence
 from imln.evidence import AuditReport, audit_evidence
 from imln.decision import DecisionAssessment, ProbabilityEstimate, assess_decision
@@ -31,6 +32,8 @@ ASSESSMENT_SCHEMA_VERSION = "1"
 
 class EvidenceOnFile(BaseModel):
     """An evidence record relevant to one of the patient's imaging findings."""
+
+    model_config = ConfigDict(frozen=True)
 
     record_id: str
     modality: str | None
@@ -84,20 +87,7 @@ def assess(
         audit = audit or _default_audit()
     audit = audit or audit_evidence(evidence)
     modalities = {f.modality for f in (patient.findings or [])}
-    on_file = [
-        EvidenceOnFile(
-            record_id=r.id,
-            modality=r.modality.value if r.modality else None,
-            measures=r.measures,
-            statement=r.statement,
-            citation=r.citation,
-            location=r.location,
-            audit_status=audit[r.id].status,
-            audit_messages=audit[r.id].messages,
-        )
-        for r in evidence
-        if r.kind.value == "diagnostic_accuracy" and r.modality in modalities
-    ]
+    on_file = list(_evidence_on_file(Same(evidence), Same(audit), frozenset(modalities)))
     notes: list[str] = []
     risk: RiskPrediction | None = None
     try:
@@ -136,6 +126,26 @@ def assess(
             *notes,
             "Decision support, not a medical device: every figure shown carries its source.",
         ],
+    )
+
+
+@lru_cache(maxsize=256)
+def _evidence_on_file(evidence_key: Same, audit_key: Same, modalities: frozenset) -> tuple[EvidenceOnFile, ...]:
+    """Accuracy records of the patient's imaging modalities with their audit status (built once per set)."""
+    evidence, audit = evidence_key.obj, audit_key.obj
+    return tuple(
+        EvidenceOnFile(
+            record_id=r.id,
+            modality=r.modality.value if r.modality else None,
+            measures=r.measures,
+            statement=r.statement,
+            citation=r.citation,
+            location=r.location,
+            audit_status=audit[r.id].status,
+            audit_messages=audit[r.id].messages,
+        )
+        for r in evidence  # type: ignore[attr-defined]
+        if r.kind.value == "diagnostic_accuracy" and r.modality in modalities
     )
 
 

@@ -52,7 +52,12 @@ from imln.decision._classes import (
     classify,
     decision_context,
 )
-from imln.decision._montecarlo import DEFAULT_DRAWS, DEFAULT_SEED, accuracy_draws
+from imln.decision._montecarlo import (
+    DEFAULT_DRAWS,
+    DEFAULT_SEED,
+    accuracy_draws,
+    percentiles,
+)
 from imln.decision._probability import ProbabilityEstimate
 from imln.decision._thresholds import ThresholdSet, default_thresholds
 from imln.imaging import AccuracyPosterior
@@ -130,8 +135,8 @@ def _levels(ctx: DecisionContext, thresholds: ThresholdSet) -> tuple[np.ndarray,
     return np.asarray(steps.breakpoints, dtype=float), np.array([INTENSITY[c] for c in steps.classes]), steps.classes
 
 
-def _outcome(result: str, p_result_mean: float, p_result: np.ndarray, post: np.ndarray, point: float,
-             ctx: DecisionContext, thresholds: ThresholdSet, now_level: int) -> ResultOutcome:
+def _outcome(result: str, p_result_mean: float, p_result_interval: tuple[float, float], post: np.ndarray,
+             point: float, ctx: DecisionContext, thresholds: ThresholdSet, now_level: int) -> ResultOutcome:
     bps, levels, classes = _levels(ctx, thresholds)
     idx = np.searchsorted(bps, post, side="right")
     counts = np.bincount(idx, minlength=len(classes)) / len(idx)
@@ -139,15 +144,14 @@ def _outcome(result: str, p_result_mean: float, p_result: np.ndarray, post: np.n
     for c, share in zip(classes, counts):
         if share > 0:
             dist[c.value] = dist.get(c.value, 0.0) + float(share)
-    lo, hi = np.quantile(p_result, [0.025, 0.975])
     at_point = classify(point, ctx, thresholds)
     changing = levels != now_level
     return ResultOutcome(
         result=result,  # type: ignore[arg-type]
         probability_of_result=p_result_mean,
-        probability_of_result_interval=(float(lo), float(hi)),
+        probability_of_result_interval=p_result_interval,
         posttest_point=point,
-        posttest_quantiles={f"{100 * q:g}": float(v) for q, v in zip(QUANTILES, np.quantile(post, QUANTILES))},
+        posttest_quantiles={f"{100 * q:g}": float(v) for q, v in zip(QUANTILES, percentiles(post, QUANTILES))},
         class_at_point=at_point,
         changes_recommendation=INTENSITY[at_point] != now_level,
         class_distribution=dist,
@@ -215,9 +219,10 @@ def next_tests(
         point_neg = probability.point * (1 - s_mean) / (1 - pp)
         # p, sens and spec are independent: E[P(+)] = E[p]·E[sens] + (1 − E[p])·(1 − E[spec]), exactly
         mean_pos = mean_p * s_mean + (1 - mean_p) * (1 - c_mean)
-        pos = _outcome("positive", mean_pos, p_pos, post_pos, point_pos, context.after_result(modality, "positive"),
-                       thresholds, now_level)
-        neg = _outcome("negative", 1 - mean_pos, 1 - p_pos, post_neg, point_neg,
+        lo, hi = (float(x) for x in percentiles(p_pos, (0.025, 0.975)))  # P(−) = 1 − P(+): its interval mirrors
+        pos = _outcome("positive", mean_pos, (lo, hi), post_pos, point_pos,
+                       context.after_result(modality, "positive"), thresholds, now_level)
+        neg = _outcome("negative", 1 - mean_pos, (1 - hi, 1 - lo), post_neg, point_neg,
                        context.after_result(modality, "negative"), thresholds, now_level)
         change = mean_pos * pos.changes_recommendation + (1 - mean_pos) * neg.changes_recommendation
         shift = p_pos * np.abs(post_pos - p) + (1 - p_pos) * np.abs(post_neg - p)

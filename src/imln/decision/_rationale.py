@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import re
 import string
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from imln._cache import Same
 from imln.evidence import EvidenceBase
 
 __all__ = ["NAME_TOKENS", "Figure", "Statement", "evidence_figure", "input_figure", "statement", "strip_names", "threshold_figure"]
@@ -121,7 +123,16 @@ def _shown(printed: str, unit: str) -> str:
 
 
 def evidence_figure(evidence: EvidenceBase, record_id: str, value_name: str, key: str | None = None) -> Figure:
-    """A value of an evidence record, displayed exactly as printed."""
+    """A value of an evidence record, displayed exactly as printed.
+
+    Evidence bases are immutable, so each figure is built once per process and shared (read-only).
+    """
+    return _evidence_figure(Same(evidence), record_id, value_name, key)
+
+
+@lru_cache(maxsize=2048)
+def _evidence_figure(evidence_key: Same, record_id: str, value_name: str, key: str | None) -> Figure:
+    evidence: EvidenceBase = evidence_key.obj  # type: ignore[assignment]
     record = evidence.get(record_id)
     if value_name not in record.values:
         raise KeyError(f"evidence record {record_id!r} has no value {value_name!r} (has: {', '.join(record.values)})")

@@ -54,12 +54,19 @@ the net benefit, draw by draw).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from imln.decision._montecarlo import DEFAULT_DRAWS, DEFAULT_SEED, standard_normals
+from imln._cache import Same
+from imln.decision._montecarlo import (
+    DEFAULT_DRAWS,
+    DEFAULT_SEED,
+    percentiles,
+    standard_normals,
+)
 from imln.decision._probability import ProbabilityEstimate
 from imln.decision._rationale import Figure, evidence_figure
 from imln.evidence import EvidenceBase, load_evidence
@@ -238,9 +245,56 @@ def _quantile_matched(z: np.ndarray, point: float, lower: float, upper: float) -
     return np.where(z < 0, point + z * (point - lower) / Z975, point + z * (upper - point) / Z975)
 
 
+@lru_cache(maxsize=16)
+def _trial_figures(evidence_key: Same) -> list[TrialFigure]:
+    """Every benefit source's printed figures (patient-independent: built once per evidence base)."""
+    from imln.decision._recommend import checked_sources
+
+    evidence: EvidenceBase = evidence_key.obj  # type: ignore[assignment]
+    rt = checked_sources(evidence).radiotherapy
+    return [_trial_figure(evidence, rid, src) for rid, src in rt.benefit_sources.items()]
+
+
+@lru_cache(maxsize=32)
+def _trial_benefit(evidence_key: Same, source_id: str, endpoint: str, control: float, seed: int, n: int,
+                   level: float) -> tuple[np.ndarray, float, tuple[float, float]]:
+    """Unscaled trial benefit: its draws (read-only), point and interval. Patient-independent, so built once."""
+    evidence: EvidenceBase = evidence_key.obj  # type: ignore[assignment]
+    hr_value = evidence.get(source_id).values["hazard_ratio"]
+    hr_point = hr_value.number
+    if hr_value.ci_numbers is not None:
+        lo, hi = hr_value.ci_numbers
+        se = (math.log(hi) - math.log(lo)) / (2 * Z975)
+        hr = np.exp(math.log(hr_point) + se * standard_normals(seed, 2, 4, n))
+    else:
+        hr = np.full(n, hr_point)
+
+    def absolute(h: np.ndarray | float) -> np.ndarray | float:
+        if endpoint == "mortality":
+            return 100.0 * (control - (1.0 - (1.0 - control) ** h))
+        return 100.0 * (control**h - control)
+
+    draws = np.asarray(absolute(hr), dtype=float)
+    draws.setflags(write=False)
+    return draws, float(absolute(hr_point)), _interval(draws, level)
+
+
+@lru_cache(maxsize=32)
+def _excess_relative_risk(evidence_key: Same, record_id: str, value_name: str, seed: int, n: int,
+                          level: float) -> tuple[np.ndarray, float, tuple[float, float]]:
+    """Darby's ERR per Gy as a proportion: its draws (read-only), point and interval. Built once."""
+    evidence: EvidenceBase = evidence_key.obj  # type: ignore[assignment]
+    value = evidence.get(record_id).values[value_name]
+    point = value.number / 100.0
+    lo, hi = (x / 100.0 for x in value.ci_numbers)  # type: ignore[union-attr]
+    draws = np.maximum(_quantile_matched(standard_normals(seed, 3, 4, n), point, lo, hi), 0.0)
+    draws.setflags(write=False)
+    return draws, point, _interval(draws, level)
+
+
 def _interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     tail = (1 - level) / 2
-    lo, hi = np.quantile(x, [tail, 1 - tail])
+    lo, hi = percentiles(x, (tail, 1 - tail))
     return float(lo), float(hi)
 
 
@@ -298,7 +352,7 @@ def rt_balance(
         raise ValueError(f"benefit_source must be one of {', '.join(rt.benefit_sources)}; got {source_id!r}")
     basis = (f"{rt.default_benefit_source.basis}: {rt.default_benefit_source.note.strip()}"
              if benefit_source is None else "user: chosen by the caller")
-    trial_figures = [_trial_figure(evidence, rid, src) for rid, src in rt.benefit_sources.items()]
+    trial_figures = _trial_figures(Same(evidence))
     timing = evidence_figure(evidence, rt.cardiac_timing.record, rt.cardiac_timing.value, "late")
     modifiers = [
         ModifierNote(id=m.id, field=m.field, patient_value=_get(patient, m.field), text=m.text, records=m.records,
@@ -342,28 +396,17 @@ def rt_balance(
     hr_value = evidence.get(source_id).values.get("hazard_ratio")
     if hr_value is None:
         raise ValueError(f"benefit source {source_id!r} has no hazard_ratio")
-    hr_point = hr_value.number
-    if hr_value.ci_numbers is not None:
-        lo, hi = hr_value.ci_numbers
-        se = (math.log(hi) - math.log(lo)) / (2 * Z975)
-        hr = np.exp(math.log(hr_point) + se * standard_normals(seed, 2, 4, n_draws))
-    else:
-        hr = np.full(n_draws, hr_point)
+    if hr_value.ci_numbers is None:
         warnings.append(f"{source_id} prints no confidence interval for its hazard ratio: the benefit's own "
                         "uncertainty is not represented.")
-
-    def absolute(h: np.ndarray | float) -> np.ndarray | float:
-        if src.endpoint == "mortality":
-            return 100.0 * (control - (1.0 - (1.0 - control) ** h))
-        return 100.0 * (control**h - control)
-
-    trial_benefit = absolute(hr)
-    trial_point = float(absolute(hr_point))
+    trial_benefit, trial_point, trial_interval = _trial_benefit(Same(evidence), source_id, src.endpoint, control,
+                                                                seed, n_draws, level)
 
     prevalence, prevalence_fig = _trial_prevalence(trial_imln_prevalence, evidence)
     if prevalence is not None and imln_probability is None:
         warnings.append("trial_imln_prevalence was given but no IMLN probability: the benefit is not scaled.")
         prevalence, prevalence_fig = None, None
+    benefit_interval: tuple[float, float] | None = None
     if prevalence is not None:
         p_draws = imln_probability.draws(n_draws, seed, 0, 4)
         if prevalence.point <= 0:
@@ -387,6 +430,7 @@ def rt_balance(
     else:
         benefit = trial_benefit
         benefit_point = trial_point
+        benefit_interval = trial_interval
         shown = "" if imln_probability is None else f" ({imln_probability.point:.3g})"
         scaling = Scaling(
             status="not_scaled", patient_probability=imln_probability,
@@ -398,19 +442,19 @@ def rt_balance(
                         "population (unscaled)")
 
     # ---- harm
-    err_value = evidence.get(rt.dose_response.record).values[rt.dose_response.value]
-    err_point = err_value.number / 100.0
-    err_lo, err_hi = (x / 100.0 for x in err_value.ci_numbers)  # type: ignore[union-attr]
-    err = np.maximum(_quantile_matched(standard_normals(seed, 3, 4, n_draws), err_point, err_lo, err_hi), 0.0)
-    harm = baseline * err * delta
-    harm_point = baseline * err_point * delta
+    err, err_point, err_interval = _excess_relative_risk(Same(evidence), rt.dose_response.record,
+                                                        rt.dose_response.value, seed, n_draws, level)
+    scale = baseline * delta  # harm = scale × ERR, a non-negative multiple: its percentiles are scale × ERR's
+    harm = scale * err
+    harm_point = scale * err_point
+    harm_interval = (scale * err_interval[0], scale * err_interval[1])
 
     net = benefit - harm
     net_point = benefit_point - harm_point
 
-    def q(point: float, draws: np.ndarray, hz: float | None, text: str, unit: str = "percentage points (absolute)"
-          ) -> Quantity:
-        lo, hi = _interval(draws, level)
+    def q(point: float, draws: np.ndarray, hz: float | None, text: str, unit: str = "percentage points (absolute)",
+          interval: tuple[float, float] | None = None) -> Quantity:
+        lo, hi = interval if interval is not None else _interval(draws, level)
         return Quantity(point=point, lower=lo, upper=hi, level=level, unit=unit, horizon_years=hz, description=text)
 
     if horizon != src.horizon_years:
@@ -436,9 +480,9 @@ def rt_balance(
         message=("Computed (model-based estimate)" + ("" if prevalence is not None else
                                                        "; benefit not scaled by the IMLN probability") + "."),
         scaling=scaling,
-        benefit=q(benefit_point, benefit, src.horizon_years, benefit_text),
+        benefit=q(benefit_point, benefit, src.horizon_years, benefit_text, interval=benefit_interval),
         harm=q(harm_point, harm, horizon,
-               f"excess absolute risk of a major coronary event over {horizon:g} years"),
+               f"excess absolute risk of a major coronary event over {horizon:g} years", interval=harm_interval),
         net=q(net_point, net, None, "benefit − harm (positive favours IMN radiotherapy)"),
         probability_net_positive=share_positive,
         probability_net_positive_mc_se=math.sqrt(share_positive * (1 - share_positive) / n_draws),

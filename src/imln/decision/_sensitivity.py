@@ -152,7 +152,7 @@ def threshold_sensitivity(
     for k, name in enumerate(steps.names):
         breakpoints = np.tile(np.asarray(steps.breakpoints, dtype=float), (grid_arr.size, 1))
         breakpoints[:, k] = grid_arr
-        valid = np.array([thresholds.allows(name, float(v)) for v in grid_arr])
+        valid = thresholds.allows(name, grid_arr)
         codes = (breakpoints[None, :, :] <= ends[:, None, None]).sum(axis=2)  # (3, grid): index into classes
         point = np.where(valid, codes[0], -1)
         switches = [float(grid_arr[i]) for i in range(1, grid_arr.size)

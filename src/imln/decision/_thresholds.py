@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import (
     BaseModel,
@@ -148,11 +149,15 @@ class ThresholdSet(BaseModel):
             raise ValueError(f"rules.after_surgery_band_action must be one of {', '.join(BAND_ACTIONS)}; got {action!r}")
         return self
 
-    def allows(self, name: str, value: float) -> bool:
-        """Whether threshold ``name`` may take ``value`` with the others unchanged (in (0, 1), ordered)."""
-        if name not in self.thresholds or not 0 < value < 1:
-            return False
-        return _ordering_problem({**{n: t.value for n, t in self.thresholds.items()}, name: value}) is None
+    def allows(self, name: str, values: Any) -> Any:
+        """Whether threshold ``name`` may take each of ``values`` (a number or an array) with the others
+        unchanged: inside (0, 1) and ordered."""
+        v = np.asarray(values, dtype=float)
+        if name not in self.thresholds:
+            ok = np.zeros(v.shape, dtype=bool)
+        else:
+            ok = (v > 0) & (v < 1) & _ordered({**{n: t.value for n, t in self.thresholds.items()}, name: v})
+        return bool(ok) if ok.ndim == 0 else ok
 
     # convenience accessors
     def value(self, name: str) -> float:
@@ -170,9 +175,9 @@ class ThresholdSet(BaseModel):
     def follow_up_work_up_at(self) -> float:
         return self.value("follow_up_work_up_at")
 
-    @property
+    @cached_property
     def digest(self) -> str:
-        """SHA-256 of the set's content (values, bases, rules), for reproducibility."""
+        """SHA-256 of the set's content (values, bases, rules), for reproducibility (computed once: the set is frozen)."""
         payload = self.model_dump_json(exclude={"source"}).encode()
         return hashlib.sha256(payload).hexdigest()
 
@@ -246,11 +251,14 @@ class ThresholdSet(BaseModel):
         return problems
 
 
+def _ordered(values: dict[str, Any]) -> Any:
+    """The ordering every threshold set keeps, omit_below < radiotherapy_at (elementwise for arrays)."""
+    return values["omit_below"] < values["radiotherapy_at"]
+
+
 def _ordering_problem(values: dict[str, float]) -> str | None:
-    """The ordering every threshold set keeps: omit_below < radiotherapy_at."""
-    low, high = values["omit_below"], values["radiotherapy_at"]
-    if not low < high:
-        return f"omit_below ({low:g}) must be below radiotherapy_at ({high:g})"
+    if not _ordered(values):
+        return f"omit_below ({values['omit_below']:g}) must be below radiotherapy_at ({values['radiotherapy_at']:g})"
     return None
 
 

@@ -31,13 +31,13 @@ The rule, in order (documented in :data:`SELECTION_RULE`):
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from imln._cache import Same
 from imln.evidence import (
     AuditPolicy,
     AuditReport,
@@ -248,21 +248,6 @@ def _label(evidence: EvidenceBase, record: EvidenceRecord) -> str:
     return label
 
 
-class _Same:
-    """Hashes and compares by identity: a cache key for an evidence base or audit (held, so its id stays unique)."""
-
-    __slots__ = ("obj",)
-
-    def __init__(self, obj: object) -> None:
-        self.obj = obj
-
-    def __hash__(self) -> int:
-        return id(self.obj)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Same) and other.obj is self.obj
-
-
 def select_accuracy(
     modality: Modality | str,
     setting: Setting | str,
@@ -286,7 +271,7 @@ def select_accuracy(
     immutable, so it is computed once per process and argument set (the same
     evidence and audit objects) and shared; treat it as read-only.
     """
-    return _select_accuracy(Modality(modality), Setting(setting), _Same(evidence), _Same(audit), AuditPolicy(policy),
+    return _select_accuracy(Modality(modality), Setting(setting), Same(evidence), Same(audit), AuditPolicy(policy),
                             tuple(prefer), prefer_reason, bool(fallback), tuple(prior), float(level))
 
 
@@ -294,8 +279,8 @@ def select_accuracy(
 def _select_accuracy(
     modality: Modality,
     setting: Setting,
-    evidence_key: _Same,
-    audit_key: _Same,
+    evidence_key: Same,
+    audit_key: Same,
     policy: AuditPolicy,
     prefer: tuple[str, ...],
     prefer_reason: str | None,

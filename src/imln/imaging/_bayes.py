@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from imln.evidence import TwoByTwo
 
@@ -308,7 +308,7 @@ class AccuracyPosterior:
 def _beta_interval(a: float, b: float, level: float) -> tuple[float, float]:
     _check("level", level)
     tail = (1 - level) / 2
-    lo, hi = stats.beta.ppf([tail, 1 - tail], a, b)
+    lo, hi = special.betaincinv(a, b, [tail, 1 - tail])  # the Beta quantile function, without rv overhead
     return (float(lo), float(hi))
 
 
@@ -374,7 +374,7 @@ class PretestProbability:
             raise ValueError(
                 f"pretest interval must satisfy lower < mean < upper; got {lower!r} < {mean!r} < {upper!r}"
             )
-        z = stats.norm.ppf(1 - (1 - level) / 2)
+        z = special.ndtri(1 - (1 - level) / 2)
         variance = ((upper - lower) / (2 * z)) ** 2
         if variance >= mean * (1 - mean):
             raise ValueError(
