@@ -27,7 +27,7 @@ from imln.schema import Patient, normalise
 __all__ = ["Assessment", "EvidenceOnFile", "assess"]
 
 #: Version of the JSON layout of an assessment; bump on any breaking change.
-ASSESSMENT_SCHEMA_VERSION = "1"
+ASSESSMENT_SCHEMA_VERSION = "2"
 
 
 class EvidenceOnFile(BaseModel):
