@@ -10,7 +10,6 @@ message, related}]}``); bodies larger than the limit are 413 before they are rea
 import dataclasses
 import hmac
 import logging
-import time
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import PurePath
@@ -21,10 +20,11 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from imln import __version__
 from imln._assessment import Assessment, assess
-from imln.api._limits import BodySizeLimit
+from imln.api._limits import AccessLog, BodySizeLimit
 from imln.api._settings import Settings
 from imln.evidence import Kind, Modality, audit_evidence, load_evidence, record_summary
 from imln.schema import Patient, PatientInputError, load_patient, patient_json_schema
@@ -143,15 +143,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
     app.state.settings = settings
     app.state.imln = state
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-
-    @app.middleware("http")
-    async def access_log(request: Request, call_next):  # type: ignore[no-untyped-def]
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", request.url.path)  # the template: ids are not patient identifiers
-        log.debug("%s %s %s %.1fms", request.method, path, response.status_code, (time.perf_counter() - start) * 1000)
-        return response
+    app.add_middleware(AccessLog, logger=log)  # outermost: times and logs everything, 413s included
 
     # ------------------------------------------------------------------ errors
 
@@ -178,6 +170,15 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
         return JSONResponse({"error": "request", "message": "invalid request parameters", "problems": problems},
                             status_code=422)
 
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, _exc: ClientDisconnect) -> Response:
+        # The client closed the connection before sending the whole body (e.g. a load
+        # generator at its deadline): nothing was computed or stored, and nobody is
+        # listening for an answer; the server drops it. Not an error of the service.
+        path = getattr(request.scope.get("route"), "path", request.scope.get("path"))
+        log.debug("%s %s: client disconnected before the body was read", request.method, path)
+        return Response(status_code=499)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
@@ -201,10 +202,11 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
             raise ApiError(401, "unauthorized", "missing or wrong bearer token",
                            headers={"WWW-Authenticate": "Bearer"})
 
-    def require_token(request: Request) -> None:
+    # async: FastAPI runs plain-def dependencies in the thread pool, a thread hop per request
+    async def require_token(request: Request) -> None:
         _check_token(_bearer(request))
 
-    def compute_access(request: Request) -> None:
+    async def compute_access(request: Request) -> None:
         if not settings.open_compute:
             _check_token(_bearer(request))
 
@@ -249,7 +251,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
         store = get_store()
         assessment = assess(patient)
         row = await anyio.to_thread.run_sync(store.save, assessment)
-        return JSONResponse(row.to_dict(), status_code=201, headers={"Location": f"{API}/assessments/{row.id}"})
+        return _created_response(row)
 
     @app.get(f"{API}/assessments", tags=["assessments"], dependencies=[Token], summary="List stored assessments, newest first")
     async def list_assessments(
@@ -379,6 +381,14 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
 
 
 # --------------------------------------------------------------------------- shared
+
+
+def _created_response(row: Any) -> Response:
+    """201 with the stored row as JSON; the output's text from storing it is reused."""
+    headers = {"Location": f"{API}/assessments/{row.id}"}
+    if not hasattr(row, "to_json"):  # a store given to create_app that returns something else
+        return JSONResponse(row.to_dict(), status_code=201, headers=headers)
+    return Response(row.to_json(), status_code=201, media_type="application/json", headers=headers)
 
 
 @cache

@@ -21,6 +21,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+try:  # orjson (the API extra) encodes in C; without it model_versions walks the nodes
+    import orjson as _orjson
+except ImportError:  # pragma: no cover
+    _orjson = None  # type: ignore[assignment]
+
 __all__ = [
     "ProbabilityEstimate",
     "as_probability",
@@ -209,16 +214,33 @@ def headline_probability(assessment: Mapping[str, Any]) -> ProbabilityEstimate |
     return None
 
 
-def model_versions(assessment: Mapping[str, Any]) -> dict[str, str]:
-    """``{model_id: version}`` for every model named in the assessment's sections."""
+#: Sections that name their model at their own top level (``risk.model_id``/``model_version``).
+#: :func:`model_versions` reads these directly; anything else naming a model sends it
+#: back to the full walk, so adding a model elsewhere needs no change here to stay correct.
+MODEL_SECTIONS = ("risk",)
+#: Sections the walk skips: the patient input and the evidence list name no models.
+_NOT_SECTIONS = ("risk", "imaging", "decision", "input", "evidence_on_file")
+#: How a key naming a model appears in JSON text (letters are never escaped).
+_MODEL_KEY_TEXT = tuple(f'"{k}"'.encode() for k in MODEL_ID_KEYS)
+
+
+def _model_of(value: Mapping[str, Any]) -> tuple[str, str] | None:
+    model = _first(value, MODEL_ID_KEYS)
+    version = _first(value, MODEL_VERSION_KEYS)
+    if isinstance(model, str) and version is not None and not isinstance(version, (dict, list)):
+        return model, str(version)
+    return None
+
+
+def _walk_model_versions(assessment: Mapping[str, Any]) -> dict[str, str]:
+    """Every mapping in every section that names a model and its version (the reference)."""
     out: dict[str, str] = {}
 
     def walk(value: Any) -> None:
         if isinstance(value, Mapping):
-            model = _first(value, MODEL_ID_KEYS)
-            version = _first(value, MODEL_VERSION_KEYS)
-            if isinstance(model, str) and version is not None and not isinstance(version, (dict, list)):
-                out[model] = str(version)
+            found = _model_of(value)
+            if found is not None:
+                out[found[0]] = found[1]
             for item in value.values():
                 walk(item)
         elif isinstance(value, list):
@@ -228,9 +250,59 @@ def model_versions(assessment: Mapping[str, Any]) -> dict[str, str]:
     for section in ("risk", "imaging", "decision"):
         walk(assessment.get(section))
     for key, value in assessment.items():  # sections added later
-        if key not in ("risk", "imaging", "decision", "input", "evidence_on_file") and isinstance(value, dict):
+        if key not in _NOT_SECTIONS and isinstance(value, dict):
             walk(value)
     return dict(sorted(out.items()))
+
+
+def _known_model_versions(assessment: Mapping[str, Any], encoded: bytes) -> dict[str, str] | None:
+    """The walk's answer from :data:`MODEL_SECTIONS` alone, or ``None`` if it may differ.
+
+    Only a mapping with a ``model_id``/``model`` key can name a model. Every such key
+    appears in the JSON text as ``"model_id"``/``"model"`` (a quote inside a string is
+    escaped, so string contents match only if they are exactly that word), so when the
+    text holds no more of them than the known sections' own keys, no other mapping names
+    a model and the walk would find exactly what the known sections name. One pass for
+    everything starting with ``"model`` usually settles it; else the two keys are counted.
+    """
+    out: dict[str, str] = {}
+    known = 0
+    prefixed = 0
+    for section in MODEL_SECTIONS:
+        value = assessment.get(section)
+        if isinstance(value, Mapping):
+            known += sum(1 for k in MODEL_ID_KEYS if k in value)
+            prefixed += sum(1 for k in value if isinstance(k, str) and k.startswith("model"))
+            found = _model_of(value)
+            if found is not None:
+                out[found[0]] = found[1]
+    if encoded.count(b'"model') != prefixed and sum(encoded.count(k) for k in _MODEL_KEY_TEXT) != known:
+        return None
+    return dict(sorted(out.items()))
+
+
+def model_versions(assessment: Mapping[str, Any], *, encoded: bytes | str | None = None) -> dict[str, str]:
+    """``{model_id: version}`` for every model named in the assessment's sections.
+
+    Any mapping inside ``risk``, ``imaging``, ``decision`` or a later section with a
+    model key (:data:`MODEL_ID_KEYS`) and a version key (:data:`MODEL_VERSION_KEYS`)
+    counts. ``encoded`` is the assessment as JSON text (UTF-8, orjson or :func:`json.dumps`,
+    any spacing) if the caller has it already: then only :data:`MODEL_SECTIONS` are read
+    unless the text shows a model key elsewhere: tens of microseconds instead of a walk
+    over every node (the same answer; without ``encoded`` it is made with orjson).
+    """
+    if encoded is None and _orjson is not None and type(assessment) is dict:
+        try:
+            encoded = _orjson.dumps(assessment)
+        except TypeError:  # e.g. integers beyond 64 bits: walk instead
+            encoded = None
+    if encoded is not None:
+        if isinstance(encoded, str):
+            encoded = encoded.encode()
+        found = _known_model_versions(assessment, encoded)
+        if found is not None:
+            return found
+    return _walk_model_versions(assessment)
 
 
 #: Keys in the decision section holding the recommendation text (first match wins).

@@ -19,8 +19,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, inspect, select
+from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select
 from sqlalchemy.orm import sessionmaker
+
+try:  # JSON text for the JSON columns and the HTTP layer (not for digests: see canonical_json)
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson comes with the api extra
+    _orjson = None  # type: ignore[assignment]
 
 from imln.report._adapter import model_versions
 from imln.storage._models import AssessmentRow, ReproductionRow
@@ -54,12 +59,60 @@ def default_database_url() -> str:
 
 
 def canonical_json(value: Any) -> str:
-    """Sorted keys, no spaces, UTF-8 kept: the text that digests are computed over."""
+    """Sorted keys, no spaces, UTF-8 kept: the text that digests are computed over.
+
+    Always the standard library's encoder: stored digests are compared with digests of
+    this text, and faster encoders write some floats differently (orjson: ``1e-5`` and
+    ``1e16`` for ``1e-05`` and ``1e+16``) and NaN as ``null`` where this refuses NaN.
+    """
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def digest(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def encode_json(value: Any) -> bytes:
+    """Compact UTF-8 JSON of ``value`` for storage and responses (orjson when installed).
+
+    Not canonical (insertion order, orjson's float spelling): use it where only the
+    meaning of the text matters, never for digests. Values orjson cannot encode
+    (integers beyond 64 bits, non-string keys) go through :func:`json.dumps`.
+    """
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(value)
+        except TypeError:
+            pass
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+class _Encoded(dict):  # type: ignore[type-arg]
+    """A JSON column value whose text is already known (written as is by :func:`_json_serializer`).
+
+    A dict with the same content, so an engine with another JSON serializer still
+    writes the right thing.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, value: dict[str, Any], text: str) -> None:
+        super().__init__(value)
+        self.text = text
+
+
+def _encoded(value: Any, text: bytes | None = None) -> Any:
+    """``value`` for a JSON column, carrying its text (``text`` if already encoded)."""
+    if type(value) is not dict:
+        return value
+    return _Encoded(value, (encode_json(value) if text is None else text).decode("utf-8"))
+
+
+def _json_serializer(value: Any) -> str:
+    """JSON column serializer of engines made by :func:`make_engine`."""
+    if type(value) is _Encoded:
+        return value.text
+    return encode_json(value).decode("utf-8")
 
 
 def _stable(output: Mapping[str, Any]) -> dict[str, Any]:
@@ -104,10 +157,16 @@ class StoredAssessment:
     output_digest: str
     input: dict[str, Any]
     output: dict[str, Any]
+    #: Known when the row was just saved (its output is the one digested); else computed.
+    _intact: bool | None = field(default=None, repr=False, compare=False)
+    #: The output's JSON text as stored, when known (reused by :meth:`to_json`).
+    _output_json: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def intact(self) -> bool:
         """The stored output still has the digest computed when it was stored."""
+        if self._intact is not None:
+            return self._intact
         return digest(_stable(self.output)) == self.output_digest
 
     def summary(self) -> dict[str, Any]:
@@ -125,6 +184,12 @@ class StoredAssessment:
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.summary(), "intact": self.intact, "assessment": self.output}
+
+    def to_json(self) -> bytes:
+        """:meth:`to_dict` as compact UTF-8 JSON; the output's stored text is reused when known."""
+        head = encode_json({**self.summary(), "intact": self.intact})
+        output = self._output_json if self._output_json is not None else encode_json(self.output)
+        return head[:-1] + b',"assessment":' + output + b"}"
 
 
 @dataclass(frozen=True)
@@ -185,6 +250,8 @@ def _row_to_stored(row: AssessmentRow) -> StoredAssessment:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL + NORMAL: the log is synced at checkpoints, not at every commit. A crash of the
+    # service loses nothing; a power or OS failure can lose the last commits (never corrupts).
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
@@ -192,7 +259,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets WAL mode, foreign keys and a busy timeout."""
+    """An engine for ``url``; SQLite gets WAL mode, foreign keys and a busy timeout.
+
+    JSON columns are written with :func:`encode_json` (orjson when installed).
+    """
+    kwargs.setdefault("json_serializer", _json_serializer)
     if url.startswith("postgresql://"):  # use psycopg 3, not psycopg2
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
@@ -206,6 +277,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     return create_engine(url, **kwargs)
 
+
+_INSERT_ASSESSMENT = insert(AssessmentRow.__table__)
 
 #: Advisory lock id serialising migrations on PostgreSQL (several workers start at once).
 _PG_MIGRATION_LOCK = 0x1A11_0001
@@ -273,26 +346,41 @@ class Store:
     # ---------------------------------------------------------------- write
 
     def save(self, assessment: Any) -> StoredAssessment:
-        """Store an assessment (``Assessment`` or its JSON) and return the stored row."""
+        """Store an assessment (``Assessment`` or its JSON) and return the stored row.
+
+        The output is encoded once: the same text is written to the database, read for
+        the model versions and reused by :meth:`StoredAssessment.to_json`.
+        """
         output = assessment.model_dump(mode="json") if hasattr(assessment, "model_dump") else dict(assessment)
         inp = output.get("input") or {}
-        row = AssessmentRow(
-            id=str(uuid.uuid4()),
-            stored_at=datetime.now(UTC),
-            schema_version=str(output.get("schema_version", "")),
-            imln_version=str(output.get("imln_version", "")),
-            evidence_version=str(output.get("evidence_version", "")),
-            evidence_digest=str(output.get("evidence_digest", "")),
-            model_versions=model_versions(output),
-            input_digest=digest(inp),
-            output_digest=digest(_stable(output)),
-            input_json=inp,
-            output_json=output,
+        input_digest = digest(inp)
+        output_digest = digest(_stable(output))
+        output_text = encode_json(output)
+        versions = model_versions(output, encoded=output_text)
+        row_id = str(uuid.uuid4())
+        stored_at = datetime.now(UTC)
+        meta = {
+            "schema_version": str(output.get("schema_version", "")),
+            "imln_version": str(output.get("imln_version", "")),
+            "evidence_version": str(output.get("evidence_version", "")),
+            "evidence_digest": str(output.get("evidence_digest", "")),
+        }
+        with self.engine.begin() as connection:  # Core insert: the ORM's unit of work costs more than the row
+            connection.execute(_INSERT_ASSESSMENT, {
+                "id": row_id,
+                "stored_at": stored_at,
+                **meta,
+                "model_versions": versions,
+                "input_digest": input_digest,
+                "output_digest": output_digest,
+                "input_json": _encoded(inp),
+                "output_json": _encoded(output, output_text),
+            })
+        log.info("stored assessment %s", row_id)
+        return StoredAssessment(
+            id=row_id, stored_at=stored_at, **meta, model_versions=versions, input_digest=input_digest,
+            output_digest=output_digest, input=inp, output=output, _intact=True, _output_json=output_text,
         )
-        with self._session.begin() as session:
-            session.add(row)
-        log.info("stored assessment %s", row.id)
-        return _row_to_stored(row)
 
     # ---------------------------------------------------------------- read
 
