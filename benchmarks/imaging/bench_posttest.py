@@ -13,7 +13,11 @@ Runs, in the same process and on one core:
 
 It reports both times, their ratio, and how far the two answers are apart
 (the point estimates must agree to rounding; the intervals to Monte Carlo
-error, since the two use different draws). Target: imln under 5 s.
+error, since the two use different draws). imln's Monte Carlo caches are
+emptied before every timed run, so each run draws everything afresh. It also
+checks that imln's batch reproduces the scalar path: for one patient of every
+result combination, the bounds must equal :func:`imln.imaging.combine_tests`'s
+interval exactly (same draws, same order statistics). Target: imln under 5 s.
 
     python benchmarks/imaging/bench_posttest.py [--patients N] [--draws D] [--repeat R]
 """
@@ -34,7 +38,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from imln.evidence import TwoByTwo  # noqa: E402
-from imln.imaging import AccuracyPosterior, combine_tests_batch  # noqa: E402
+from imln.imaging import AccuracyPosterior, _bayes, combine_tests, combine_tests_batch  # noqa: E402
 
 #: Two reconstructed tables from the evidence base (audit: mri2016-short-axis-4mm, ji2020-us-short-diameter).
 MRI = TwoByTwo(tp=37, fn=3, tn=16, fp=3)
@@ -87,21 +91,34 @@ def main(argv: list[str] | None = None) -> int:
     codes = rng.choice(np.array([-1, 0, 1]), size=(n, 2), p=[0.45, 0.1, 0.45])
     accuracies = [AccuracyPosterior.from_table(MRI, source="mri"), AccuracyPosterior.from_table(US, source="us")]
 
-    def best(fn):
+    def best(fn, before=None):
         times, out = [], None
         for _ in range(args.repeat):
+            if before is not None:
+                before()
             start = time.perf_counter()
             out = fn()
             times.append(time.perf_counter() - start)
         return min(times), out
 
     t_imln, ours = best(lambda: combine_tests_batch(pretest, codes, accuracies, intervals=True,
-                                                   n_draws=args.draws, seed=args.seed))
+                                                   n_draws=args.draws, seed=args.seed),
+                        before=_bayes._clear_caches)
     t_ref, (point, lower, upper) = best(lambda: numpy_reference(pretest, codes, [MRI, US], n_draws=args.draws,
                                                                 seed=args.seed, level=0.95))
     d_point = float(np.max(np.abs(ours.point - point)))
     d_bounds = float(max(np.max(np.abs(ours.lower - lower)), np.max(np.abs(ours.upper - upper))))
-    ok = t_imln < TARGET_SECONDS and d_point < 1e-9 and d_bounds < 0.02
+    # the scalar path, for the first patient of every result combination present
+    names = {1: "positive", -1: "negative", 0: "indeterminate"}
+    combos = (codes[:, 0] + 1) * 3 + (codes[:, 1] + 1)
+    first = [int(np.flatnonzero(combos == c)[0]) for c in np.unique(combos)]
+    scalar_diff = max(
+        max(abs(ours.lower[i] - r.interval[0]), abs(ours.upper[i] - r.interval[1]))
+        for i in first
+        for r in [combine_tests(float(pretest[i]), [(names[int(c)], a) for c, a in zip(codes[i], accuracies)],
+                                n_draws=args.draws, seed=args.seed)]
+    )
+    ok = t_imln < TARGET_SECONDS and d_point < 1e-9 and d_bounds < 0.02 and scalar_diff == 0
 
     print(f"imaging post-test benchmark: {n:,} patients x 2 tests, 95% intervals from {args.draws:,} draws, "
           f"best of {args.repeat}, one core")
@@ -111,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  ratio imln / reference     {t_imln / t_ref:8.2f}")
     print(f"  max |point difference|     {d_point:.2e}   (same formula: rounding only)")
     print(f"  max |bound difference|     {d_bounds:.2e}   (different draws: Monte Carlo error)")
+    print(f"  imln batch vs scalar path  {scalar_diff:.2e}   ({len(first)} patients, one per result combination: "
+          "must be 0)")
     print("  result:", "OK" if ok else "FAILED")
     return 0 if ok else 1
 

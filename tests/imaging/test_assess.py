@@ -208,6 +208,15 @@ class TestBehaviour:
         other = assess_imaging(p, PRETEST, evidence=evidence, audit=audit, seed=8, n_draws=4_000)
         assert other.posttest.point == one.posttest.point and other.posttest.lower != one.posttest.lower
 
+    def test_finding_lr_interval_is_the_posttest_lr_interval(self, evidence, audit):
+        """One applied finding: its likelihood ratio interval and the post-test's come from the same draws
+        (the tests' stream of the seed), whatever the pre-test distribution."""
+        p = patient({"modality": "us", "result": "negative"})
+        for pre in (PRETEST, PretestProbability.from_interval(0.2, 0.12, 0.3)):
+            a = assess_imaging(p, pre, evidence=evidence, audit=audit, seed=3, n_draws=4_000)
+            lr = a.findings[0].lr_applied
+            assert (lr.lower, lr.upper) == (a.posttest.lr_lower, a.posttest.lr_upper)
+
     def test_no_findings(self, evidence, audit):
         a = assess_imaging(patient(), PRETEST, evidence=evidence, audit=audit)
         assert a.findings == [] and a.posttest.point == PRETEST

@@ -314,8 +314,8 @@ class TestBatch:
         for p, c, point, lo, hi in zip(pretest, codes, batch.point, batch.lower, batch.upper):
             r = posttest_probability(float(p), names[int(c)], mri, n_draws=5_000, seed=11)
             assert_allclose(point, r.point, rtol=1e-12)
-            # same draws; quantiles interpolated on the log-odds rather than the probability scale
-            assert_allclose((lo, hi), r.interval, rtol=1e-4, atol=1e-12)
+            # same draws, same order statistics, same probability-scale interpolation: the same numbers
+            assert (lo, hi) == r.interval
 
     def test_million_patients_loop_free(self, mri):
         n = 1_000_000
@@ -356,6 +356,12 @@ class TestWeightAndLrInterval:
         assert mri.lr_interval("positive", n_draws=5_000, seed=3) == pytest.approx(r.lr_interval, rel=1e-12)
         assert mri.lr_interval("indeterminate") == (1.0, 1.0)
 
+    def test_lr_interval_is_the_posttest_lr_interval_for_any_pretest(self, mri):
+        """The tests' draws come from their own stream: a Beta pre-test leaves them unchanged."""
+        beta = posttest_probability(PretestProbability.from_beta(3, 12), "negative", mri, n_draws=5_000, seed=3)
+        point = posttest_probability(0.3, "negative", mri, n_draws=5_000, seed=3)
+        assert beta.lr_interval == point.lr_interval == mri.lr_interval("negative", n_draws=5_000, seed=3)
+
 
 class TestCombineBatch:
     def test_agrees_with_scalar_combine_tests(self, mri, sharp):
@@ -367,7 +373,7 @@ class TestCombineBatch:
         for p, (a, b), point, lo, hi in zip(pretest, codes, batch.point, batch.lower, batch.upper):
             r = combine_tests(float(p), [(names[a], mri), (names[b], sharp)], n_draws=5_000, seed=9)
             assert_allclose(point, r.point, rtol=1e-12)
-            assert_allclose((lo, hi), r.interval, rtol=1e-4, atol=1e-12)
+            assert (lo, hi) == r.interval  # the same computation as the scalar path
         assert batch.point[4] == pretest[4] == batch.lower[4]  # both indeterminate: the pre-test, exactly
         assert "conditional independence" in batch.notes[0]
 
