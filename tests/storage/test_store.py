@@ -10,7 +10,14 @@ import pytest
 import sqlalchemy as sa
 
 import imln
-from imln.storage import HEAD_REVISION, Store, current_revision, digest, make_engine, migrate
+from imln.storage import (
+    HEAD_REVISION,
+    Store,
+    current_revision,
+    digest,
+    make_engine,
+    migrate,
+)
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 PATIENTS = sorted(p for p in EXAMPLES.glob("*.yaml"))
@@ -132,6 +139,7 @@ class TestMigrations:
             assert current_revision(store.engine) == HEAD_REVISION
             row = store.get("old-row")
             assert row is not None and row.intact
+            assert row.output_digest_method == "sha256-json-sorted"  # checked as it was digested
             assert row.output == json.loads(json.dumps(doc))
             if doc.get("risk"):
                 assert row.model_versions == {doc["risk"]["model_id"]: doc["risk"]["model_version"]}
@@ -169,3 +177,51 @@ def test_postgres_is_really_postgres(postgres_url):
         assert store.dialect == "postgresql"
         with store.engine.connect() as c:
             assert c.exec_driver_sql("SHOW server_version").scalar()
+
+
+class TestOutputDigest:
+    """New rows are digested over orjson's sorted-key JSON; the method is stored with the digest."""
+
+    def test_new_rows_record_the_method_and_its_digest(self, database_url, assessments):
+        import hashlib
+
+        import orjson
+
+        from imln.storage._store import _stable
+
+        with Store(database_url) as store:
+            row = store.save(assessments[0])
+            doc = assessments[0].model_dump(mode="json")
+            expected = hashlib.sha256(orjson.dumps(_stable(doc), option=orjson.OPT_SORT_KEYS)).hexdigest()
+            assert row.output_digest_method == "sha256-orjson-sorted" and row.output_digest == expected
+            again = store.get(row.id)
+            assert again.output_digest_method == "sha256-orjson-sorted" and again.intact
+            assert again.summary()["output_digest_method"] == "sha256-orjson-sorted"
+
+    @pytest.mark.parametrize("method", ["sha256-json-sorted", "sha256-orjson-sorted"])
+    def test_either_method_detects_a_changed_output(self, database_url, assessments, method):
+        from imln.storage import output_digest
+
+        doc = assessments[0].model_dump(mode="json")
+        value, used = output_digest(doc, method)
+        assert used == method
+        changed = json.loads(json.dumps(doc))
+        changed["decision"]["seed"] = changed["decision"]["seed"] + 1
+        assert output_digest(changed, method)[0] != value
+        # created_at is volatile: not digested
+        assert output_digest({**doc, "created_at": "2000-01-01T00:00:00+00:00"}, method)[0] == value
+
+    def test_the_two_methods_are_both_canonical_forms(self, assessments):
+        """Same content, keys in another order: same digest under each method."""
+        from imln.storage import output_digest
+
+        doc = assessments[0].model_dump(mode="json")
+        shuffled = json.loads(json.dumps(doc, sort_keys=True))
+        for method in ("sha256-json-sorted", "sha256-orjson-sorted"):
+            assert output_digest(doc, method)[0] == output_digest(shuffled, method)[0]
+
+    def test_unknown_method_is_refused(self, assessments):
+        from imln.storage import output_digest
+
+        with pytest.raises(ValueError, match="unknown output digest method 'md5'; known: sha256-json-sorted"):
+            output_digest(assessments[0].model_dump(mode="json"), "md5")

@@ -47,11 +47,26 @@ def _load_cached(path: Path, mtime: float) -> ModelSpec:
 
 
 def _load(path: Path) -> ModelSpec:
-    return _load_cached(path, path.stat().st_mtime)
+    if path.parent == BUNDLED_DIR:
+        return _load_bundled(path)
+    return _load_cached(path, path.stat().st_mtime)  # a user's file is re-read when it changes
+
+
+@cache
+def _load_bundled(path: Path) -> ModelSpec:
+    return load_model_spec(path)
+
+
+@cache
+def _bundled_files() -> tuple[Path, ...]:
+    """The package's own model files: fixed for the life of the process, so listed once."""
+    return tuple(sorted(BUNDLED_DIR.glob("*.yaml"))) if BUNDLED_DIR.is_dir() else ()
 
 
 def _files(origin: str) -> list[Path]:
-    folder = BUNDLED_DIR if origin == "bundled" else user_models_dir()
+    if origin == "bundled":
+        return list(_bundled_files())
+    folder = user_models_dir()
     return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
 
 

@@ -11,6 +11,7 @@ SQLite (WAL mode) in the user's data folder by default; PostgreSQL with a
 """
 
 from imln.storage._store import (
+    DIGEST_METHODS,
     HEAD_REVISION,
     Page,
     Reproduction,
@@ -22,9 +23,11 @@ from imln.storage._store import (
     digest,
     make_engine,
     migrate,
+    output_digest,
 )
 
 __all__ = [
+    "DIGEST_METHODS",
     "HEAD_REVISION",
     "Page",
     "Reproduction",
@@ -36,4 +39,5 @@ __all__ = [
     "digest",
     "make_engine",
     "migrate",
+    "output_digest",
 ]

@@ -37,6 +37,7 @@ class AssessmentRow(Base):
     model_versions: Mapped[dict[str, Any]] = mapped_column(JsonType)
     input_digest: Mapped[str] = mapped_column(String(64), index=True)
     output_digest: Mapped[str] = mapped_column(String(64))
+    output_digest_method: Mapped[str] = mapped_column(String(32), server_default="sha256-json-sorted")
     input_json: Mapped[dict[str, Any]] = mapped_column(JsonType)
     output_json: Mapped[dict[str, Any]] = mapped_column(JsonType)
 

@@ -38,13 +38,15 @@ __all__ = [
     "canonical_json",
     "default_database_url",
     "digest",
+    "DIGEST_METHODS",
+    "output_digest",
     "HEAD_REVISION",
 ]
 
 log = logging.getLogger("imln.storage")
 
 #: Newest migration revision bundled with this version.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 #: Output keys that legitimately differ between two runs of the same assessment.
 VOLATILE_KEYS = frozenset({"created_at"})
 
@@ -69,7 +71,33 @@ def canonical_json(value: Any) -> str:
 
 
 def digest(value: Any) -> str:
+    """SHA-256 of :func:`canonical_json` (input digests, and output digests of method ``sha256-json-sorted``)."""
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+#: Output digest methods: how the text an output digest is taken over was written.
+#: ``sha256-json-sorted`` — :func:`canonical_json` (rows stored before revision 0003);
+#: ``sha256-orjson-sorted`` — orjson with sorted keys, compact (new rows when orjson is
+#: installed; several times faster on an assessment of tens of kilobytes). Both are
+#: canonical (sorted keys, no spaces, UTF-8); they differ in the spelling of some floats.
+#: orjson writes non-finite numbers as null, as the JSON column stores them.
+DIGEST_METHODS = ("sha256-json-sorted", "sha256-orjson-sorted")
+
+
+def output_digest(output: Mapping[str, Any], method: str | None = None) -> tuple[str, str]:
+    """``(digest, method)`` of an output's stable part (without ``created_at``); the newest method by default."""
+    method = method or ("sha256-orjson-sorted" if _orjson is not None else "sha256-json-sorted")
+    stable = _stable(output)
+    if method == "sha256-json-sorted":
+        return digest(stable), method
+    if method == "sha256-orjson-sorted":
+        if _orjson is None:
+            raise RuntimeError("output digest method sha256-orjson-sorted needs orjson (pip install 'imln[api]')")
+        try:
+            return hashlib.sha256(_orjson.dumps(stable, option=_orjson.OPT_SORT_KEYS)).hexdigest(), method
+        except TypeError:  # what orjson cannot encode (integers beyond 64 bits) the standard form can
+            return digest(stable), "sha256-json-sorted"
+    raise ValueError(f"unknown output digest method {method!r}; known: {', '.join(DIGEST_METHODS)}")
 
 
 def encode_json(value: Any) -> bytes:
@@ -157,6 +185,7 @@ class StoredAssessment:
     output_digest: str
     input: dict[str, Any]
     output: dict[str, Any]
+    output_digest_method: str = "sha256-json-sorted"
     #: Known when the row was just saved (its output is the one digested); else computed.
     _intact: bool | None = field(default=None, repr=False, compare=False)
     #: The output's JSON text as stored, when known (reused by :meth:`to_json`).
@@ -167,7 +196,7 @@ class StoredAssessment:
         """The stored output still has the digest computed when it was stored."""
         if self._intact is not None:
             return self._intact
-        return digest(_stable(self.output)) == self.output_digest
+        return output_digest(self.output, self.output_digest_method)[0] == self.output_digest
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -180,6 +209,7 @@ class StoredAssessment:
             "model_versions": self.model_versions,
             "input_digest": self.input_digest,
             "output_digest": self.output_digest,
+            "output_digest_method": self.output_digest_method,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -244,6 +274,7 @@ def _row_to_stored(row: AssessmentRow) -> StoredAssessment:
         output_digest=row.output_digest,
         input=row.input_json,
         output=row.output_json,
+        output_digest_method=row.output_digest_method,
     )
 
 
@@ -354,7 +385,7 @@ class Store:
         output = assessment.model_dump(mode="json") if hasattr(assessment, "model_dump") else dict(assessment)
         inp = output.get("input") or {}
         input_digest = digest(inp)
-        output_digest = digest(_stable(output))
+        out_digest, method = output_digest(output)
         output_text = encode_json(output)
         versions = model_versions(output, encoded=output_text)
         row_id = str(uuid.uuid4())
@@ -372,14 +403,16 @@ class Store:
                 **meta,
                 "model_versions": versions,
                 "input_digest": input_digest,
-                "output_digest": output_digest,
+                "output_digest": out_digest,
+                "output_digest_method": method,
                 "input_json": _encoded(inp),
                 "output_json": _encoded(output, output_text),
             })
         log.info("stored assessment %s", row_id)
         return StoredAssessment(
             id=row_id, stored_at=stored_at, **meta, model_versions=versions, input_digest=input_digest,
-            output_digest=output_digest, input=inp, output=output, _intact=True, _output_json=output_text,
+            output_digest=out_digest, output_digest_method=method, input=inp, output=output, _intact=True,
+            _output_json=output_text,
         )
 
     # ---------------------------------------------------------------- read
