@@ -278,6 +278,19 @@ class TestReferenceData:
         audit = open_client.get("/api/v1/evidence/audit").json()
         assert audit["summary"]["records"] == len(imln.load_evidence())
 
+    def test_swagger_ui_is_served_from_the_package_not_a_cdn(self, open_client):
+        """The machine may be offline: every script, style and icon of /api/v1/docs comes from this server."""
+        import re
+
+        page = open_client.get("/api/v1/docs")
+        assert page.status_code == 200 and "/api/v1/openapi.json" in page.text
+        assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
+        assert assets and all(a.startswith("/api/v1/docs/static/") for a in assets), assets
+        for asset in assets:
+            got = open_client.get(asset)
+            assert got.status_code == 200 and len(got.content) > 500, asset
+        assert "swagger" not in json.dumps(open_client.get("/api/v1/openapi.json").json()["paths"])
+
     def test_openapi_documents_the_patient_body(self, open_client):
         spec = open_client.get("/api/v1/openapi.json").json()
         body = spec["paths"]["/api/v1/assessments"]["post"]["requestBody"]["content"]["application/json"]["schema"]

@@ -179,3 +179,26 @@ def test_server_side_errors_are_focusable_and_linked(server, browser, artifacts)
     assert "neoadjuvant_chemotherapy" in page.locator(_fid("setting") + "-error").text_content()
     page.screenshot(path=str(artifacts / "form-server-errors.png"), full_page=True)
     page.close()
+
+
+def test_api_docs_render_offline(server, browser, artifacts):
+    """Swagger UI at /api/v1/docs draws the API from this server alone: any request leaving it is blocked."""
+    url, _ = server
+    page = browser.new_page()
+    outside: list[str] = []
+
+    def only_this_server(route):
+        if route.request.url.startswith(url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.goto(url + "/api/v1/docs")
+    page.wait_for_selector(".opblock", timeout=15_000)  # one block per operation, drawn from openapi.json
+    assert page.locator('[data-path="/api/v1/assessments"]').count() >= 1
+    assert "imln" in page.locator(".info .title").text_content()
+    assert outside == []
+    page.screenshot(path=str(artifacts / "api-docs.png"), full_page=False)
+    page.close()

@@ -136,7 +136,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
             "unless the service runs with open compute."
         ),
         openapi_url=f"{API}/openapi.json",
-        docs_url=f"{API}/docs",
+        docs_url=None,  # served below from the swagger-ui-bundle package: no CDN, works offline
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -373,6 +373,21 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount(f"{API}/docs/static", StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+
+    @app.get(f"{API}/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{API}/openapi.json", title="imln API",
+            swagger_js_url=f"{API}/docs/static/swagger-ui-bundle.js",
+            swagger_css_url=f"{API}/docs/static/swagger-ui.css",
+            swagger_favicon_url=f"{API}/docs/static/favicon-32x32.png",
+        )
 
     from imln.api._web import add_web_routes
 
