@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from imln.api._form import form_groups, form_to_patient
 from imln.schema import patient_json_schema
 
@@ -46,6 +48,14 @@ def test_form_to_patient_drops_empty_and_groups_findings():
     assert index == {0: "mri"}
 
 
+def csrf(client) -> str:
+    """Open the form as a browser does: the CSRF cookie is set and the same token is in the page."""
+    page = client.get("/").text
+    token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    assert client.cookies.get("imln_csrf") == token
+    return token
+
+
 def test_form_page_is_self_contained(open_client):
     html = open_client.get("/").text
     assert 'name="age_years"' in html and 'min="18"' in html and 'max="100"' in html
@@ -57,7 +67,8 @@ def test_form_page_is_self_contained(open_client):
 
 
 def test_submit_shows_result_and_stores(open_client, store):
-    r = open_client.post("/assess", data={"age_years": "46", "laterality": "left", "setting": "diagnosis",
+    r = open_client.post("/assess", data={"csrf": csrf(open_client), "age_years": "46", "laterality": "left",
+                                          "setting": "diagnosis",
                                           "positive_axillary_nodes": "5", "examined_axillary_nodes": "12",
                                           "tumor_location.quadrant": "UIQ", "tumor_size_mm": "32"})
     assert r.status_code == 200
@@ -72,7 +83,8 @@ def test_submit_shows_result_and_stores(open_client, store):
 
 
 def test_errors_shown_next_to_fields(open_client, store):
-    r = open_client.post("/assess", data={"age_years": "58", "laterality": "left", "setting": "after_surgery",
+    r = open_client.post("/assess", data={"csrf": csrf(open_client), "age_years": "58", "laterality": "left",
+                                          "setting": "after_surgery",
                                           "findings.pet_ct.suv_max": "300"})
     assert r.status_code == 422
     assert store.count() == 0
@@ -92,14 +104,51 @@ def test_inline_validation_endpoint(open_client):
 def test_closed_compute_needs_token_in_form(client):
     page = client.get("/").text
     assert 'name="token"' in page
-    data = {"age_years": "58", "laterality": "left", "setting": "diagnosis"}
+    data = {"csrf": csrf(client), "age_years": "58", "laterality": "left", "setting": "diagnosis"}
     assert client.post("/assess", data=data).status_code == 401
     assert client.post("/assess", data={**data, "token": TOKEN}).status_code == 200
 
 
 def test_export_from_result_page(open_client):
     patient = '{"age_years": 58, "laterality": "left", "setting": "diagnosis"}'
-    pdf = open_client.post("/export", data={"patient": patient, "format": "pdf"})
+    token = csrf(open_client)
+    pdf = open_client.post("/export", data={"csrf": token, "patient": patient, "format": "pdf"})
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
-    fhir = open_client.post("/export", data={"patient": patient, "format": "fhir"})
+    fhir = open_client.post("/export", data={"csrf": token, "patient": patient, "format": "fhir"})
     assert fhir.json()["resourceType"] == "RiskAssessment"
+
+
+class TestCrossSiteRequests:
+    """Double-submit CSRF check on the form's POSTs: a page of another site can make the browser send the
+    cookie, but cannot read it to put the same value in the form."""
+
+    DATA = {"age_years": "46", "laterality": "left", "setting": "diagnosis", "positive_axillary_nodes": "5",
+            "examined_axillary_nodes": "12", "tumor_location.quadrant": "UIQ", "tumor_size_mm": "32"}
+
+    def test_cookie_is_http_only_and_same_site_strict(self, open_client):
+        header = open_client.get("/").headers["set-cookie"].lower()
+        assert header.startswith("imln_csrf=") and "httponly" in header and "samesite=strict" in header
+
+    @pytest.mark.parametrize("forged", [None, "", "x" * 43])
+    def test_submit_without_the_matching_token_stores_nothing(self, open_client, store, forged):
+        csrf(open_client)  # the browser has the cookie, as a victim would
+        data = dict(self.DATA) if forged is None else {**self.DATA, "csrf": forged}
+        r = open_client.post("/assess", data=data)
+        assert r.status_code == 403 and "not sent from this site" in r.text
+        assert store.count() == 0
+        assert 'value="46"' in r.text  # the values come back to check and resend
+        again = re.search(r'name="csrf" value="([^"]+)"', r.text).group(1)
+        assert open_client.post("/assess", data={**self.DATA, "csrf": again}).status_code == 200
+        assert store.count() == 1
+
+    def test_token_without_the_cookie_is_refused(self, open_client, store):
+        token = csrf(open_client)
+        open_client.cookies.clear()
+        assert open_client.post("/assess", data={**self.DATA, "csrf": token}).status_code == 403
+        assert store.count() == 0
+
+    def test_export_needs_the_token(self, open_client):
+        csrf(open_client)
+        r = open_client.post("/export", data={"patient": '{"age_years": 58, "laterality": "left", '
+                                              '"setting": "diagnosis"}', "format": "fhir"})
+        assert r.status_code == 403 and r.json()["error"] == "forbidden"

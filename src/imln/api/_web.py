@@ -7,8 +7,10 @@ served from the package: no CDN, no external font.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
+import secrets
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -67,9 +69,39 @@ def _form_errors(exc: PatientInputError, index: dict[int, str]) -> tuple[dict[st
     return by_field, general
 
 
+#: Cookie of the double-submit CSRF check: the form carries the same value in a hidden field.
+CSRF_COOKIE = "imln_csrf"
+
+
+def _csrf_token(request: Request) -> str:
+    """The browser's CSRF token (its cookie), or a new one."""
+    current = request.cookies.get(CSRF_COOKIE, "")
+    return current if len(current) >= 32 else secrets.token_urlsafe(32)
+
+
+def _csrf_ok(request: Request, form: dict[str, str]) -> bool:
+    """Double-submit check: the form's hidden ``csrf`` equals the cookie. A page of another site can
+    make the browser send the cookie but cannot read it, so it cannot put it in the form."""
+    cookie, field = request.cookies.get(CSRF_COOKIE, ""), form.get("csrf", "")
+    return len(cookie) >= 32 and hmac.compare_digest(cookie.encode(), field.encode())
+
+
+def _with_csrf_cookie(response: HTMLResponse, token: str) -> HTMLResponse:
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path="/")
+    return response
+
+
 def add_web_routes(app: FastAPI, settings: Settings, state: dict[str, Any], check_token: Any) -> None:
     static = resources.files("imln.api") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    def expired(request: Request, values: dict[str, str]) -> HTMLResponse:
+        token = _csrf_token(request)
+        return _with_csrf_cookie(_page(
+            "form.html", 403, groups=form_groups(), values={k: v for k, v in values.items() if k != "csrf"},
+            errors={}, need_token=not settings.open_compute, csrf=token,
+            general=["This form was not sent from this site's own page, or it has expired: check the values "
+                     "and submit again."]), token)
 
     def token_ok(form: dict[str, str]) -> bool:
         if settings.open_compute:
@@ -85,9 +117,10 @@ def add_web_routes(app: FastAPI, settings: Settings, state: dict[str, Any], chec
         return Response(report_css(), media_type="text/css")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def form_page() -> HTMLResponse:
-        return _page("form.html", groups=form_groups(), values={}, errors={}, general=[],
-                     need_token=not settings.open_compute)
+    async def form_page(request: Request) -> HTMLResponse:
+        token = _csrf_token(request)
+        return _with_csrf_cookie(_page("form.html", groups=form_groups(), values={}, errors={}, general=[],
+                                       need_token=not settings.open_compute, csrf=token), token)
 
     async def _read_form(request: Request) -> dict[str, str]:
         form = await request.form()
@@ -96,16 +129,19 @@ def add_web_routes(app: FastAPI, settings: Settings, state: dict[str, Any], chec
     @app.post("/assess", response_class=HTMLResponse, include_in_schema=False)
     async def submit(request: Request) -> HTMLResponse:
         values = await _read_form(request)
+        if not _csrf_ok(request, values):
+            return expired(request, values)
+        csrf = values["csrf"]
         if not token_ok(values):
             return _page("form.html", 401, groups=form_groups(), values=values, errors={},
-                         general=["The access token is missing or wrong."], need_token=True)
+                         general=["The access token is missing or wrong."], need_token=True, csrf=csrf)
         data, index = form_to_patient(values)
         try:
             patient = load_patient(data, name="form")
         except PatientInputError as exc:
             errors, general = _form_errors(exc, index)
             return _page("form.html", 422, groups=form_groups(), values=values, errors=errors, general=general,
-                         need_token=not settings.open_compute, problem_count=len(exc.problems))
+                         need_token=not settings.open_compute, problem_count=len(exc.problems), csrf=csrf)
         assessment = assess(patient)
         doc = assessment.model_dump(mode="json")
         stored_id = None
@@ -116,7 +152,7 @@ def add_web_routes(app: FastAPI, settings: Settings, state: dict[str, Any], chec
         rendered = render_assessment(doc)
         patient_json = json.dumps({k: v for k, v in doc["input"].items() if k != "derived"}, separators=(",", ":"))
         return _page("result.html", rendered=rendered, stored_id=stored_id, patient_json=patient_json,
-                     token=values.get("token", ""), need_token=not settings.open_compute)
+                     token=values.get("token", ""), need_token=not settings.open_compute, csrf=csrf)
 
     @app.post("/validate", include_in_schema=False)
     async def validate_form(request: Request) -> JSONResponse:
@@ -135,6 +171,9 @@ def add_web_routes(app: FastAPI, settings: Settings, state: dict[str, Any], chec
         from imln.api._app import _fhir, _report
 
         values = await _read_form(request)
+        if not _csrf_ok(request, values):
+            return JSONResponse({"error": "forbidden", "message": "the export was not sent from this site's result "
+                                 "page (CSRF check): reload the page and export again"}, status_code=403)
         if not token_ok(values):
             return JSONResponse({"error": "unauthorized", "message": "missing or wrong token"}, status_code=401)
         try:
