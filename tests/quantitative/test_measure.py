@@ -9,7 +9,9 @@ projected on that direction, :func:`phantoms.voxel_extent`):
   the analytic section, on 30 + 100 random oblique ellipsoids (two seeds), and within 0.15
   voxel on average. Face midpoints alone (each end known to ± half a voxel) were off by up to
   0.83 voxel here; the ends are fitted at sub-voxel precision (``_measure`` docstring). Each end
-  stays within half a pixel extent of the face-midpoint outline, whatever the shape.
+  stays within half a pixel extent of the face-midpoint outline, whatever the shape. On a larger
+  fresh draw (300 phantoms, another seed) about 1 diameter in 200 exceeds half a voxel (worst
+  about 0.7): the test states that rate rather than hiding it.
 """
 
 from __future__ import annotations
@@ -98,6 +100,23 @@ class TestEllipsoidPhantoms:
         assert caliper.mean() <= 0.15, f"calipers: mean error {caliper.mean():.3f} voxel"
         # no systematic error either (face midpoints: +0.3 voxel, the longest chord picks outward errors)
         assert abs(np.mean(caliper_err)) <= 0.1, f"calipers: mean signed error {np.mean(caliper_err):+.3f} voxel"
+
+    def test_calipers_on_a_large_fresh_draw(self):
+        """Stress: 300 more phantoms from a seed drawn after the method was settled. A binary mask pins each
+        caliper end only to a fraction of a pixel, so rare sections (about 1 in 200 here) land beyond half a
+        voxel; stated as measured rather than hidden: >= 99% within half a voxel, all within one voxel, and
+        the mean error and its bias as small as on the test sets above."""
+        errors = []
+        for shape, mask in random_phantoms(seed=31337, n=300):
+            (node,) = measure_nodes(mask)
+            major, minor, u_major, u_minor = shape.section(mask, node.axial_slice_index)
+            errors.append(((node.long_axis_mm - major) / voxel_extent(mask, u_major),
+                           (node.short_axis_mm - minor) / voxel_extent(mask, u_minor)))
+        errors = np.asarray(errors)
+        within = np.mean(np.abs(errors) <= 0.5)
+        assert within >= 0.99, f"{100 * within:.1f}% of caliper diameters within half a voxel"
+        assert np.abs(errors).max() <= 1.0, f"worst {np.abs(errors).max():.3f} voxel"
+        assert np.abs(errors).mean() <= 0.15 and abs(errors.mean()) <= 0.1
 
     def test_measured_slice_is_the_largest_section(self):
         for _shape, mask in PHANTOMS[:8]:
