@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import integrate, special
 
-__all__ = ["DEFAULT_DRAWS", "DEFAULT_SEED", "accuracy_draws", "logitnormal_mean", "percentiles", "standard_normals"]
+__all__ = ["DEFAULT_DRAWS", "DEFAULT_SEED", "accuracy_draws", "logitnormal_mean", "standard_normals"]
 
 DEFAULT_SEED = 20261124
 #: Draws per Monte Carlo summary (percentiles, shares of draws). A share's Monte Carlo
@@ -69,13 +69,3 @@ def logitnormal_mean(centre: float, sd: float) -> float:
                               epsabs=1e-12, epsrel=1e-10)
     return float(value)
 
-
-def percentiles(draws: np.ndarray, qs: tuple[float, ...] | list[float]) -> np.ndarray:
-    """``numpy.quantile(draws, qs)`` (its default 'linear' method) with one partial sort for all ``qs``."""
-    x = np.asarray(draws, dtype=float)
-    h = (x.size - 1) * np.asarray(qs, dtype=float)
-    lo = np.floor(h).astype(int)
-    hi = np.minimum(lo + 1, x.size - 1)
-    part = np.partition(x, np.unique(np.concatenate([lo, hi])))
-    a, b = part[lo], part[hi]
-    return a + (h - lo) * (b - a)

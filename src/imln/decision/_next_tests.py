@@ -44,6 +44,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from imln._quantiles import quantiles
 from imln.decision._classes import (
     INTENSITY,
     DecisionContext,
@@ -56,7 +57,6 @@ from imln.decision._montecarlo import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
     accuracy_draws,
-    percentiles,
 )
 from imln.decision._probability import ProbabilityEstimate
 from imln.decision._thresholds import ThresholdSet, default_thresholds
@@ -151,7 +151,7 @@ def _outcome(result: str, p_result_mean: float, p_result_interval: tuple[float, 
         probability_of_result=p_result_mean,
         probability_of_result_interval=p_result_interval,
         posttest_point=point,
-        posttest_quantiles={f"{100 * q:g}": float(v) for q, v in zip(QUANTILES, percentiles(post, QUANTILES))},
+        posttest_quantiles={f"{100 * q:g}": float(v) for q, v in zip(QUANTILES, quantiles(post, QUANTILES))},
         class_at_point=at_point,
         changes_recommendation=INTENSITY[at_point] != now_level,
         class_distribution=dist,
@@ -219,7 +219,7 @@ def next_tests(
         point_neg = probability.point * (1 - s_mean) / (1 - pp)
         # p, sens and spec are independent: E[P(+)] = E[p]·E[sens] + (1 − E[p])·(1 − E[spec]), exactly
         mean_pos = mean_p * s_mean + (1 - mean_p) * (1 - c_mean)
-        lo, hi = (float(x) for x in percentiles(p_pos, (0.025, 0.975)))  # P(−) = 1 − P(+): its interval mirrors
+        lo, hi = (float(x) for x in quantiles(p_pos, (0.025, 0.975)))  # P(−) = 1 − P(+): its interval mirrors
         pos = _outcome("positive", mean_pos, (lo, hi), post_pos, point_pos,
                        context.after_result(modality, "positive"), thresholds, now_level)
         neg = _outcome("negative", 1 - mean_pos, (1 - hi, 1 - lo), post_neg, point_neg,

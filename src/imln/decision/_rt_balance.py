@@ -61,10 +61,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from imln._cache import Same
+from imln._quantiles import quantiles
 from imln.decision._montecarlo import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
-    percentiles,
     standard_normals,
 )
 from imln.decision._probability import ProbabilityEstimate
@@ -294,7 +294,7 @@ def _excess_relative_risk(evidence_key: Same, record_id: str, value_name: str, s
 
 def _interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     tail = (1 - level) / 2
-    lo, hi = percentiles(x, (tail, 1 - tail))
+    lo, hi = quantiles(x, (tail, 1 - tail))
     return float(lo), float(hi)
 
 

@@ -59,6 +59,7 @@ from typing import Literal
 import numpy as np
 from scipy import special
 
+from imln._quantiles import lerp, order_positions
 from imln.evidence import TwoByTwo
 
 __all__ = [
@@ -562,14 +563,7 @@ class _Positions:
 @lru_cache(maxsize=64)
 def _positions(n: int, level: float) -> _Positions:
     tail = (1 - level) / 2
-    # numpy's 'linear' method, step by step (numpy.lib._function_base_impl._quantile)
-    virtual = (n - 1) * np.asarray([tail, 1 - tail])
-    previous = np.floor(virtual)
-    following = previous + 1
-    above, below = virtual >= n - 1, virtual < 0
-    previous[above] = following[above] = -1  # the largest value
-    previous[below] = following[below] = 0
-    gamma = virtual - previous
+    previous, following, gamma = order_positions(n, (tail, 1 - tail))  # numpy's 'linear' method
     middle = [n // 2 - 1, n // 2] if n % 2 == 0 else [(n - 1) // 2] * 2
     index = np.concatenate([np.stack([previous, following], axis=1).ravel(), middle]).astype(np.intp) % n
     index.setflags(write=False)
@@ -594,24 +588,12 @@ def _order_values(x: np.ndarray, positions: _Positions, *, overwrite: bool = Fal
     return values
 
 
-def _lerp(a: np.ndarray | float, b: np.ndarray | float, t: float) -> np.ndarray | float:
-    """numpy's quantile interpolation between ``a`` and ``b`` (``numpy.lib._function_base_impl._lerp``)."""
-    diff = b - a
-    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
-
-
 def _summarise(values: np.ndarray, positions: _Positions) -> tuple:
     """(lower, upper, median) from :func:`_order_values` (or an increasing function of them)."""
-    lower = _lerp(values[0], values[1], positions.gamma[0])
-    upper = _lerp(values[2], values[3], positions.gamma[1])
+    lower = lerp(values[0], values[1], positions.gamma[0])
+    upper = lerp(values[2], values[3], positions.gamma[1])
     median = values[4] if positions.odd else (values[4] + values[5]) / 2
     return lower, upper, median
-
-
-def _quantiles(x: np.ndarray, level: float) -> tuple[float, float]:
-    """``np.quantile(x, [tail, 1 − tail])`` with ``tail = (1 − level) / 2``, from a partial sort."""
-    lo, hi, _ = _summarise(_order_values(x, _positions(len(x), level)), _positions(len(x), level))
-    return (float(lo), float(hi))
 
 
 # --------------------------------------------------------------------------- the update
@@ -845,8 +827,8 @@ def posttest_probability_batch(
     def at(i: int) -> np.ndarray:  # post-test probability at order statistic i of each patient's result
         return special.expit(pre_logit + np.select([positive, negative], [v_pos[i], v_neg[i]]))
 
-    lower = np.where(codes == 0, pre, _lerp(at(0), at(1), positions.gamma[0]))
-    upper = np.where(codes == 0, pre, _lerp(at(2), at(3), positions.gamma[1]))
+    lower = np.where(codes == 0, pre, lerp(at(0), at(1), positions.gamma[0]))
+    upper = np.where(codes == 0, pre, lerp(at(2), at(3), positions.gamma[1]))
     return BatchPosttestResult(point, lower, upper, lr_point, level, n_draws, seed, accuracy.source)
 
 
@@ -962,8 +944,8 @@ def combine_tests_batch(
         x += pre_logit
         return special.expit(x, out=x)
 
-    lower = _lerp(at(0), at(1), positions.gamma[0])
-    upper = _lerp(at(2), at(3), positions.gamma[1])
+    lower = lerp(at(0), at(1), positions.gamma[0])
+    upper = lerp(at(2), at(3), positions.gamma[1])
     lower[nothing] = pre[nothing]
     upper[nothing] = pre[nothing]
     return BatchCombinedResult(point, lower, upper, level, n_draws, seed, sources, notes)

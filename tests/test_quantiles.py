@@ -1,0 +1,30 @@
+"""imln._quantiles: the partial-sort quantiles used by the Monte Carlo summaries, against numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from imln._quantiles import quantiles
+
+QS = [(0.025, 0.975), (0.025, 0.25, 0.5, 0.75, 0.975), (0.0005, 0.9995), (0.0, 0.5, 1.0), (0.3,)]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 10, 101, 2_000, 5_000, 20_001])
+@pytest.mark.parametrize("qs", QS)
+def test_equal_to_numpy_bit_for_bit(n, qs):
+    rng = np.random.default_rng(n)
+    for x in (rng.standard_normal(n), np.round(rng.standard_normal(n), 1), rng.gamma(0.3, size=n)):
+        before = x.copy()
+        assert np.array_equal(quantiles(x, qs), np.quantile(x, qs))
+        assert np.array_equal(x, before)  # the input is not reordered
+
+
+def test_nan_and_infinity_as_numpy():
+    x = np.random.default_rng(0).standard_normal(500)
+    x[7] = np.nan
+    assert np.isnan(quantiles(x, (0.025, 0.975))).all() and np.isnan(np.quantile(x, [0.025, 0.975])).all()
+    x[7], x[9] = np.inf, -np.inf
+    with np.errstate(invalid="ignore"):
+        assert_allclose(quantiles(x, (0.0005, 0.5, 0.9995)), np.quantile(x, [0.0005, 0.5, 0.9995]), equal_nan=True)
