@@ -150,10 +150,14 @@ class TestCaches:
         draws = _bayes._log_lr_sum(key, 4_000, 9)
         assert _bayes._log_lr_sum(key, 4_000, 9) is draws  # from the cache
         hits = _bayes._cached_log_lr_sum.cache_info().hits
+        pretest_hits = _bayes._pretest_logit_draws.cache_info().hits
         cached = run()
         assert _bayes._cached_log_lr_sum.cache_info().hits > hits
+        assert _bayes._pretest_logit_draws.cache_info().hits > pretest_hits  # the Beta pre-test's draws, reused
+        assert not _bayes._pretest_logit_draws(pretest, 4_000, 9).flags.writeable
         _bayes._clear_caches()
         assert _bayes._cached_log_lr_sum.cache_info().currsize == 0
+        assert _bayes._pretest_logit_draws.cache_info().currsize == 0
         assert _bayes._log_lr_order_values.cache_info().currsize == 0
         fresh_draws = _bayes._log_lr_sum(key, 4_000, 9)
         assert fresh_draws is not draws and fresh_draws.tobytes() == draws.tobytes()

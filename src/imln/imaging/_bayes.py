@@ -539,6 +539,7 @@ def _clear_caches() -> None:
     """Empty the Monte Carlo caches (the next calls draw afresh, with bit-identical results)."""
     _cached_log_lr_sum.cache_clear()
     _log_lr_order_values.cache_clear()
+    _pretest_logit_draws.cache_clear()
 
 
 # --------------------------------------------------------------------------- quantiles from a partial sort
@@ -599,6 +600,15 @@ def _summarise(values: np.ndarray, positions: _Positions) -> tuple:
 # --------------------------------------------------------------------------- the update
 
 
+@lru_cache(maxsize=8)
+def _pretest_logit_draws(pretest: PretestProbability, n_draws: int, seed: int) -> np.ndarray:
+    """The pre-test's logit draws from its stream (read-only). Patient-specific: the small cache serves the
+    several updates of one assessment (the combined result and each step), not other patients."""
+    draws = pretest._logit_draws(n_draws, _rng(seed, PRETEST_STREAM))
+    draws.setflags(write=False)
+    return draws
+
+
 def _update(
     pretest: PretestProbability,
     tests: Sequence[tuple[str, AccuracyPosterior]],
@@ -621,7 +631,7 @@ def _update(
         if pretest.is_point:
             mc_mean = lower = upper = median = pretest.mean
         else:
-            post = special.expit(pretest._logit_draws(n_draws, _rng(seed, PRETEST_STREAM)))
+            post = special.expit(_pretest_logit_draws(pretest, n_draws, seed))
             mc_mean = np.mean(post)
             lower, upper, median = _summarise(_order_values(post, positions, overwrite=True), positions)
     else:
@@ -637,7 +647,7 @@ def _update(
             values = special.expit(shift + _log_lr_order_values(applied, n_draws, seed, level))
             lower, upper, median = _summarise(values, positions)
         else:
-            post = special.expit(pretest._logit_draws(n_draws, _rng(seed, PRETEST_STREAM)) + log_lr)
+            post = special.expit(_pretest_logit_draws(pretest, n_draws, seed) + log_lr)
             mc_mean = np.mean(post)
             lower, upper, median = _summarise(_order_values(post, positions, overwrite=True), positions)
     return PosttestResult(
