@@ -602,8 +602,10 @@ def _summarise(values: np.ndarray, positions: _Positions) -> tuple:
 
 @lru_cache(maxsize=8)
 def _pretest_logit_draws(pretest: PretestProbability, n_draws: int, seed: int) -> np.ndarray:
-    """The pre-test's logit draws from its stream (read-only). Patient-specific: the small cache serves the
-    several updates of one assessment (the combined result and each step), not other patients."""
+    """The pre-test's logit draws from its stream (read-only). A pure function of the pre-test, so cached: the
+    small cache serves the several updates of one assessment (the combined result and each step), and any
+    patient whose risk factors give the same pre-test distribution (a risk model of categorical terms has few
+    such patterns; each new one costs one draw, about 0.75 ms at 20,000 draws)."""
     draws = pretest._logit_draws(n_draws, _rng(seed, PRETEST_STREAM))
     draws.setflags(write=False)
     return draws
