@@ -82,11 +82,10 @@ class ProbabilityEstimate(BaseModel):
 
     def draws(self, n: int, seed: int, stream: int, of: int) -> np.ndarray:
         """The :meth:`sample` of child ``stream`` of ``SeedSequence(seed).spawn(of)``, from cached normals."""
-        z = standard_normals(seed, stream, of, n)
         if self.is_point:
             return np.full(n, self.point, dtype=float)
         centre, sd = self.logit_params()
-        return special.expit(centre + sd * z)
+        return special.expit(centre + sd * standard_normals(seed, stream, of, n))
 
     def mean(self) -> float:
         """E[probability] under the logit-normal (exact quadrature; ``point`` for a point value)."""

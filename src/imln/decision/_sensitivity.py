@@ -154,13 +154,12 @@ def threshold_sensitivity(
         breakpoints[:, k] = grid_arr
         valid = thresholds.allows(name, grid_arr)
         codes = (breakpoints[None, :, :] <= ends[:, None, None]).sum(axis=2)  # (3, grid): index into classes
-        point = np.where(valid, codes[0], -1)
-        switches = [float(grid_arr[i]) for i in range(1, grid_arr.size)
-                    if valid[i] and valid[i - 1] and point[i] != point[i - 1]
-                    and steps.classes[point[i]] != steps.classes[point[i - 1]]]
+        segments = _segments(grid_arr, valid, codes, steps.classes)
+        # runs are maximal, so adjacent valid runs with another class at the point meet at a switch
+        switches = [b.start for a, b in zip(segments, segments[1:])
+                    if a.valid and b.valid and a.class_at_point != b.class_at_point]
         t = thresholds.thresholds[name]
-        sweeps.append(ThresholdSweep(threshold=name, current_value=t.value, basis=t.basis,
-                                     segments=_segments(grid_arr, valid, codes, steps.classes),
+        sweeps.append(ThresholdSweep(threshold=name, current_value=t.value, basis=t.basis, segments=segments,
                                      switch_points=switches))
     return ThresholdSensitivity(
         probability=probability,
