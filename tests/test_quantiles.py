@@ -28,3 +28,24 @@ def test_nan_and_infinity_as_numpy():
     x[7], x[9] = np.inf, -np.inf
     with np.errstate(invalid="ignore"):
         assert_allclose(quantiles(x, (0.0005, 0.5, 0.9995)), np.quantile(x, [0.0005, 0.5, 0.9995]), equal_nan=True)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 5_000])
+def test_rows_equal_numpy_row_by_row(n):
+    rng = np.random.default_rng(n + 1)
+    x = np.stack([rng.standard_normal(n), rng.gamma(0.3, size=n), np.round(rng.standard_normal(n), 1)])
+    qs = (0.025, 0.25, 0.5, 0.75, 0.975)
+    got = quantiles(x, qs)
+    assert got.shape == (3, len(qs))
+    for row, expected in zip(got, x):
+        assert np.array_equal(row, np.quantile(expected, qs))
+    assert np.array_equal(quantiles(x[None], qs)[0], got)  # any number of leading axes
+
+
+def test_a_nan_row_leaves_the_other_rows_alone():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 400))
+    x[1, 17] = np.nan
+    got = quantiles(x, (0.025, 0.975))
+    assert np.array_equal(got[0], np.quantile(x[0], (0.025, 0.975)))
+    assert np.isnan(got[1]).all()

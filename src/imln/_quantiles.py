@@ -35,11 +35,21 @@ def order_positions(n: int, qs: Sequence[float]) -> tuple[np.ndarray, np.ndarray
 
 
 def quantiles(draws: np.ndarray, qs: Sequence[float]) -> np.ndarray:
-    """``numpy.quantile(draws, qs)`` for a 1-D array (all NaN when ``draws`` holds a NaN, as numpy)."""
+    """``numpy.quantile(draws, qs, axis=-1)``, moved to the last axis: shape ``draws.shape[:-1] + (len(qs),)``.
+
+    Each row (1-D slice along the last axis) gives exactly what ``numpy.quantile`` gives
+    for it alone; a row holding a NaN gives NaN everywhere, as numpy. Several rows cost
+    one partition call.
+    """
     x = np.asarray(draws, dtype=float)
-    lo, hi, gamma = order_positions(x.size, qs)
+    lo, hi, gamma = order_positions(x.shape[-1], qs)
     kth = np.unique(np.concatenate([lo, hi]))
-    part = np.partition(x, kth)
-    if np.isnan(part[kth[-1]:]).any():  # a partition puts NaN after every number
-        return np.full(gamma.shape, np.nan)
-    return np.asarray([lerp(part[a], part[b], g) for a, b, g in zip(lo, hi, gamma)])
+    part = np.partition(x, kth, axis=-1)
+    below, above = part[..., lo], part[..., hi]
+    diff = above - below
+    # numpy's lerp: from the upper value when the weight is at least one half
+    out = np.where(gamma >= 0.5, above - diff * (1 - gamma), below + diff * gamma)
+    nan_rows = np.isnan(part[..., kth[-1]:]).any(axis=-1)  # a partition puts NaN after every number
+    if nan_rows.any():
+        out[nan_rows] = np.nan
+    return out

@@ -130,32 +130,29 @@ class NextTests(BaseModel):
         return ranked[0] if ranked else None
 
 
-def _levels(ctx: DecisionContext, thresholds: ThresholdSet) -> tuple[np.ndarray, np.ndarray, tuple]:
-    steps = class_steps(ctx, thresholds)
-    return np.asarray(steps.breakpoints, dtype=float), np.array([INTENSITY[c] for c in steps.classes]), steps.classes
-
-
 def _outcome(result: str, p_result_mean: float, p_result_interval: tuple[float, float], post: np.ndarray,
-             point: float, ctx: DecisionContext, thresholds: ThresholdSet, now_level: int) -> ResultOutcome:
-    bps, levels, classes = _levels(ctx, thresholds)
-    idx = np.searchsorted(bps, post, side="right")
-    counts = np.bincount(idx, minlength=len(classes)) / len(idx)
+             post_quantiles: np.ndarray, point: float, ctx: DecisionContext, thresholds: ThresholdSet,
+             now_level: int) -> ResultOutcome:
+    steps = class_steps(ctx, thresholds)
+    counts = np.bincount(steps.index(post), minlength=len(steps.classes)) / post.size
     dist: dict[str, float] = {}
-    for c, share in zip(classes, counts):
+    changing = 0.0
+    for c, share in zip(steps.classes, counts.tolist()):
         if share > 0:
-            dist[c.value] = dist.get(c.value, 0.0) + float(share)
-    at_point = classify(point, ctx, thresholds)
-    changing = levels != now_level
+            dist[c.value] = dist.get(c.value, 0.0) + share
+            if INTENSITY[c] != now_level:
+                changing += share
+    at_point = steps.classes[int(steps.index(point))]
     return ResultOutcome(
         result=result,  # type: ignore[arg-type]
         probability_of_result=p_result_mean,
         probability_of_result_interval=p_result_interval,
         posttest_point=point,
-        posttest_quantiles={f"{100 * q:g}": float(v) for q, v in zip(QUANTILES, quantiles(post, QUANTILES))},
+        posttest_quantiles={f"{100 * q:g}": v for q, v in zip(QUANTILES, post_quantiles.tolist())},
         class_at_point=at_point,
         changes_recommendation=INTENSITY[at_point] != now_level,
         class_distribution=dist,
-        share_of_draws_changing=float(counts @ changing),
+        share_of_draws_changing=changing,
     )
 
 
@@ -196,10 +193,10 @@ def next_tests(
     now = classify(probability.point, context, thresholds)
     now_level = INTENSITY[now]
     tests: list[NextTest] = []
-    ranked: list[NextTest] = []
     # the same draws for every modality: one seed, child streams for p (0) and for accuracy (1)
     p = probability.draws(n_draws, seed, 0, 2)
     mean_p = probability.mean()
+    candidates: list[tuple[str, AccuracyPosterior]] = []
     for modality in dict.fromkeys(getattr(m, "value", m) for m in available_modalities):
         if modality in done_set:
             tests.append(NextTest(modality=modality, status="already_done", message="already done for this patient"))
@@ -209,33 +206,45 @@ def next_tests(
             tests.append(NextTest(modality=modality, status="no_accuracy",
                                   message="no accuracy posterior given for this modality; not ranked"))
             continue
-        sens, spec = accuracy_draws(acc, seed, 1, 2, n_draws)
+        candidates.append((modality, acc))
+    ranked: list[NextTest] = []
+    if candidates:
+        # one row of draws per modality: (modalities × n_draws) arrays, every modality at once
+        draws = [accuracy_draws(acc, seed, 1, 2, n_draws) for _, acc in candidates]
+        sens = np.stack([d[0] for d in draws])
+        spec = np.stack([d[1] for d in draws])
         p_pos = p * sens + (1 - p) * (1 - spec)
         post_pos = p * sens / p_pos
         post_neg = p * (1 - sens) / (1 - p_pos)
-        s_mean, c_mean = acc.sensitivity_mean, acc.specificity_mean
-        pp = probability.point * s_mean + (1 - probability.point) * (1 - c_mean)
-        point_pos = probability.point * s_mean / pp
-        point_neg = probability.point * (1 - s_mean) / (1 - pp)
-        # p, sens and spec are independent: E[P(+)] = E[p]·E[sens] + (1 − E[p])·(1 − E[spec]), exactly
-        mean_pos = mean_p * s_mean + (1 - mean_p) * (1 - c_mean)
-        lo, hi = (float(x) for x in quantiles(p_pos, (0.025, 0.975)))  # P(−) = 1 − P(+): its interval mirrors
-        pos = _outcome("positive", mean_pos, (lo, hi), post_pos, point_pos,
-                       context.after_result(modality, "positive"), thresholds, now_level)
-        neg = _outcome("negative", 1 - mean_pos, (1 - hi, 1 - lo), post_neg, point_neg,
-                       context.after_result(modality, "negative"), thresholds, now_level)
-        change = mean_pos * pos.changes_recommendation + (1 - mean_pos) * neg.changes_recommendation
+        k = len(candidates)
+        post_q = quantiles(np.concatenate([post_pos, post_neg]), QUANTILES)
+        p_pos_q = quantiles(p_pos, (0.025, 0.975)).tolist()  # P(−) = 1 − P(+): its interval mirrors
         shift = p_pos * np.abs(post_pos - p) + (1 - p_pos) * np.abs(post_neg - p)
-        ranked.append(NextTest(
-            modality=modality, status="ranked",
-            probability_of_change=float(change),
-            expected_absolute_shift=float(np.mean(shift)),
-            expected_absolute_shift_mc_se=float(np.std(shift) / np.sqrt(n_draws)),
-            outcomes=[pos, neg],
-            accuracy_source=acc.source,
-            sensitivity_mean=s_mean, specificity_mean=c_mean,
-            message="",
-        ))
+        shift_mean = np.mean(shift, axis=1).tolist()
+        shift_se = (np.std(shift, axis=1) / np.sqrt(n_draws)).tolist()
+        for i, (modality, acc) in enumerate(candidates):
+            s_mean, c_mean = acc.sensitivity_mean, acc.specificity_mean
+            pp = probability.point * s_mean + (1 - probability.point) * (1 - c_mean)
+            point_pos = probability.point * s_mean / pp
+            point_neg = probability.point * (1 - s_mean) / (1 - pp)
+            # p, sens and spec are independent: E[P(+)] = E[p]·E[sens] + (1 − E[p])·(1 − E[spec]), exactly
+            mean_pos = mean_p * s_mean + (1 - mean_p) * (1 - c_mean)
+            lo, hi = p_pos_q[i]
+            pos = _outcome("positive", mean_pos, (lo, hi), post_pos[i], post_q[i], point_pos,
+                           context.after_result(modality, "positive"), thresholds, now_level)
+            neg = _outcome("negative", 1 - mean_pos, (1 - hi, 1 - lo), post_neg[i], post_q[k + i], point_neg,
+                           context.after_result(modality, "negative"), thresholds, now_level)
+            change = mean_pos * pos.changes_recommendation + (1 - mean_pos) * neg.changes_recommendation
+            ranked.append(NextTest(
+                modality=modality, status="ranked",
+                probability_of_change=float(change),
+                expected_absolute_shift=shift_mean[i],
+                expected_absolute_shift_mc_se=shift_se[i],
+                outcomes=[pos, neg],
+                accuracy_source=acc.source,
+                sensitivity_mean=s_mean, specificity_mean=c_mean,
+                message="",
+            ))
     ranked.sort(key=lambda t: (-round(t.probability_of_change or 0.0, 12), -(t.expected_absolute_shift or 0.0),
                                t.modality))
     ranked = [t.model_copy(update={"rank": i + 1, "message": f"rank {i + 1} of {len(ranked)}"})
