@@ -46,9 +46,8 @@ def serve_command(
     """Start the HTTP API and the clinician web page (uvicorn)."""
     import os
 
-    import uvicorn
-
     from imln.api import Settings
+    from imln.api._workers import run_workers
 
     if database_url:
         os.environ["IMLN_DATABASE_URL"] = database_url
@@ -66,8 +65,12 @@ def serve_command(
     os.environ.setdefault("IMLN_DATABASE_URL", url)
     _err(f"imln: web page http://{host}:{port}/ · API http://{host}:{port}/api/v1 · storage {url.split('@')[-1]}")
     logging.getLogger("imln").setLevel(log_level.upper())
-    uvicorn.run("imln.api._serve:make_app", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, access_log=log_level == "debug")
+    # workers > 1: one SO_REUSEPORT socket per worker (Linux), so keep-alive connections spread
+    # over the workers instead of piling up in whichever accepts first (see imln.api._workers).
+    code = run_workers("imln.api._serve:make_app", factory=True, host=host, port=port, workers=workers,
+                       log_level=log_level, access_log=log_level == "debug")
+    if code:
+        raise typer.Exit(code)
 
 
 class ReportFormat(StrEnum):

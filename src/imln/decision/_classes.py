@@ -26,9 +26,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import lru_cache
 
 import numpy as np
 
+from imln._cache import Same
 from imln.decision._thresholds import ThresholdSet
 
 __all__ = [
@@ -173,9 +175,26 @@ class Steps:
     def index(self, p: float | np.ndarray) -> np.ndarray:
         return np.searchsorted(np.asarray(self.breakpoints, dtype=float), p, side="right")
 
+    def counts(self, p: np.ndarray) -> np.ndarray:
+        """How many of ``p`` fall on each interval: ``np.bincount(self.index(p), minlength=len(self.classes))``.
+
+        By one comparison per breakpoint (``#{p ≥ b}``) rather than a binary search per value.
+        """
+        p = np.asarray(p, dtype=float)
+        if not self.breakpoints or np.isnan(p).any():  # searchsorted puts NaN above every breakpoint
+            return np.bincount(self.index(p), minlength=len(self.classes))
+        at_or_above = [p.size, *(int(np.count_nonzero(p >= b)) for b in self.breakpoints), 0]
+        return -np.diff(np.asarray(at_or_above))
+
 
 def class_steps(ctx: DecisionContext, thresholds: ThresholdSet) -> Steps:
-    """The step function from probability to class for this context."""
+    """The step function from probability to class for this context (one per context and threshold set)."""
+    return _class_steps(ctx, Same(thresholds))
+
+
+@lru_cache(maxsize=256)
+def _class_steps(ctx: DecisionContext, thresholds_key: Same) -> Steps:
+    thresholds: ThresholdSet = thresholds_key.obj  # type: ignore[assignment]
     C = RecommendationClass
     if ctx.setting == "follow_up":
         if not ctx.finding_present:

@@ -134,7 +134,7 @@ def _outcome(result: str, p_result_mean: float, p_result_interval: tuple[float, 
              post_quantiles: np.ndarray, point: float, ctx: DecisionContext, thresholds: ThresholdSet,
              now_level: int) -> ResultOutcome:
     steps = class_steps(ctx, thresholds)
-    counts = np.bincount(steps.index(post), minlength=len(steps.classes)) / post.size
+    counts = steps.counts(post) / post.size
     dist: dict[str, float] = {}
     changing = 0.0
     for c, share in zip(steps.classes, counts.tolist()):
