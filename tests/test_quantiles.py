@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from imln._quantiles import quantiles
@@ -49,3 +51,65 @@ def test_a_nan_row_leaves_the_other_rows_alone():
     got = quantiles(x, (0.025, 0.975))
     assert np.array_equal(got[0], np.quantile(x[0], (0.025, 0.975)))
     assert np.isnan(got[1]).all()
+
+
+# ---------------------------------------------------------------- bucket selection (rows of ≥ BUCKET_MIN_SIZE)
+
+def _adversarial_rows(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Rows that stress equal-width buckets: ties, clumps, outliers, tiny and huge ranges, signed zeros."""
+    rows = [
+        rng.standard_normal(n),
+        np.round(rng.standard_normal(n), 1),                      # many ties
+        np.full(n, 0.25),                                         # constant
+        np.where(rng.random(n) < 0.5, -0.0, 0.0),                 # signed zeros only
+        np.r_[rng.random(n - 1), 1e300],                          # one outlier: everything in the first bucket
+        np.r_[rng.random(n - 2), -1e308, 1e308],                  # range near the largest double
+        1.0 + rng.integers(0, 3, n) * np.finfo(float).eps,        # three adjacent doubles
+        rng.random(n) * 5e-324 * 7,                               # subnormals
+        rng.gamma(0.05, size=n),                                  # most values near 0
+        1 - rng.gamma(0.05, size=n) * 1e-12,                      # clumped just below 1
+        np.sort(rng.standard_normal(n))[::-1].copy(),             # reversed order
+    ]
+    return np.stack(rows)
+
+
+@pytest.mark.parametrize("n", [1023, 1024, 1025, 4_999, 5_000, 8_192])
+def test_bucket_selection_equals_numpy_on_adversarial_rows(n):
+    from imln._quantiles import BUCKET_MIN_SIZE
+
+    rng = np.random.default_rng(n)
+    x = _adversarial_rows(n, rng)
+    before = x.copy()
+    qs = (0.0, 0.001, 0.025, 0.25, 0.5, 0.75, 0.975, 0.999, 1.0)
+    got = quantiles(x, qs)
+    assert n < BUCKET_MIN_SIZE or got.shape == (x.shape[0], len(qs))
+    for row, values in zip(x, got):
+        assert np.array_equal(values, np.quantile(row, qs))
+    assert np.array_equal(x, before)  # rows are not reordered
+
+
+def test_bucket_selection_leaves_non_finite_rows_to_numpy():
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((3, 3000))
+    x[1, 5], x[2, 9] = np.inf, np.nan
+    qs = (0.025, 0.5, 0.975)
+    got = quantiles(x, qs)
+    assert np.array_equal(got[0], np.quantile(x[0], qs))
+    with np.errstate(invalid="ignore"):
+        assert_allclose(got[1], np.quantile(x[1], qs))
+    assert np.isnan(got[2]).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1024, 3000), st.sampled_from(["normal", "ties", "lognormal", "mixed"]))
+def test_bucket_selection_property(seed, n, kind):
+    rng = np.random.default_rng(seed)
+    x = {"normal": lambda: rng.standard_normal((2, n)),
+         "ties": lambda: rng.integers(-3, 4, (2, n)).astype(float),
+         "lognormal": lambda: rng.lognormal(0, 6, (2, n)),
+         "mixed": lambda: np.where(rng.random((2, n)) < 0.1, rng.standard_normal((2, n)) * 1e9,
+                                   rng.standard_normal((2, n)))}[kind]()
+    qs = tuple(sorted(rng.random(4)))
+    got = quantiles(x, qs)
+    for row, values in zip(x, got):
+        assert np.array_equal(values, np.quantile(row, qs))
