@@ -1,7 +1,8 @@
 """Load test and soak of ``POST /api/v1/assessments`` (storage on) on loopback.
 
-Starts the service in a child process (uvicorn, SQLite in a temporary folder unless
-``--database-url``), then drives it with an async httpx client at bounded concurrency:
+Starts the service in a child process (``imln serve --workers N``, or ``--server uvicorn``
+for uvicorn's own multi-worker mode; SQLite in a temporary folder unless
+``--database-url``), then drives it with wrk or an async httpx client at bounded concurrency:
 
 * load: ``--requests`` requests (bounded), reporting throughput, p50/p90/p99 latency, errors;
 * soak: ``--soak-seconds`` (bounded) at the same concurrency, sampling the server's RSS
@@ -55,6 +56,23 @@ def rss_kib(pid: int) -> int:
         except OSError:
             pass
     return total
+
+
+def worker_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU time (user + system, s) of each child of the server process: its workers."""
+    try:
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for child in children:
+        try:
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[child] = (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -210,7 +228,9 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--soak-seconds", type=float, default=60.0, help="0 to skip the soak")
     ap.add_argument("--sample-seconds", type=float, default=5.0)
-    ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    ap.add_argument("--workers", type=int, default=2, help="worker processes")
+    ap.add_argument("--server", choices=("imln", "uvicorn"), default="imln",
+                    help="imln: 'imln serve' (a socket per worker); uvicorn: 'uvicorn --workers' (one shared socket)")
     ap.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
     ap.add_argument("--distinct-patients", type=int, default=500, help="patients cycled through (JSON bodies)")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
@@ -221,8 +241,12 @@ def main() -> int:
     tmp = tempfile.TemporaryDirectory(prefix="imln-bench-")
     db = args.database_url or f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
     env = {**os.environ, "IMLN_DATABASE_URL": db, "IMLN_API_TOKEN": TOKEN, "IMLN_CONFIG_FILE": "/nonexistent"}
-    cmd = [sys.executable, "-m", "uvicorn", "imln.api._serve:make_app", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"]
+    if args.server == "imln":  # what users run: one SO_REUSEPORT socket per worker (imln.api._workers)
+        cmd = [sys.executable, "-m", "imln", "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--workers", str(args.workers), "--log-level", "warning"]
+    else:  # uvicorn's own multi-worker mode: one socket shared by the workers
+        cmd = [sys.executable, "-m", "uvicorn", "imln.api._serve:make_app", "--factory", "--host", "127.0.0.1",
+               "--port", str(port), "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"]
     server = subprocess.Popen(cmd, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -237,14 +261,19 @@ def main() -> int:
                 print("server did not start", file=sys.stderr)
                 return 1
             time.sleep(0.2)
-        results: dict = {"database": db.split("@")[-1].split("///")[0], "workers": args.workers,
+        results: dict = {"database": db.split("@")[-1].split("///")[0], "server": args.server, "workers": args.workers,
                          "patient": Path(args.patient).name, "cpus": os.cpu_count()}
         asyncio.run(run_load(url, body, args.warmup, None, args.concurrency))
         client = args.client
         if client == "auto":
             client = "wrk" if shutil.which("wrk") else "httpx"
         if client == "wrk":
+            before = worker_cpu_seconds(server.pid)
             results["load"] = run_wrk(url, body, args.load_seconds, args.concurrency, Path(tmp.name))
+            after = worker_cpu_seconds(server.pid)
+            n = results["load"]["requests"]
+            results["load"]["worker_cpu_ms_per_request"] = {
+                str(pid): round((after[pid] - before.get(pid, 0.0)) * 1000 / max(n, 1), 3) for pid in after}
         else:
             results["load"] = asyncio.run(run_load(url, body, args.requests, None, args.concurrency))
             results["load"]["client"] = "httpx"

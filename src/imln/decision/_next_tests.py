@@ -39,6 +39,7 @@ finding at follow-up).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -130,6 +131,19 @@ class NextTests(BaseModel):
         return ranked[0] if ranked else None
 
 
+@lru_cache(maxsize=16)
+def _accuracy_rows(accuracies: tuple[AccuracyPosterior, ...], seed: int, n: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stacked accuracy draws of these tests (one row each, child stream 1 of the seed): sensitivity,
+    1 − sensitivity and 1 − specificity (read-only; the same for every patient)."""
+    draws = [accuracy_draws(acc, seed, 1, 2, n) for acc in accuracies]
+    sens = np.stack([d[0] for d in draws])
+    rows = sens, 1 - sens, 1 - np.stack([d[1] for d in draws])
+    for r in rows:
+        r.setflags(write=False)
+    return rows
+
+
 def _outcome(result: str, p_result_mean: float, p_result_interval: tuple[float, float], post: np.ndarray,
              post_quantiles: np.ndarray, point: float, ctx: DecisionContext, thresholds: ThresholdSet,
              now_level: int) -> ResultOutcome:
@@ -209,17 +223,29 @@ def next_tests(
         candidates.append((modality, acc))
     ranked: list[NextTest] = []
     if candidates:
-        # one row of draws per modality: (modalities × n_draws) arrays, every modality at once
-        draws = [accuracy_draws(acc, seed, 1, 2, n_draws) for _, acc in candidates]
-        sens = np.stack([d[0] for d in draws])
-        spec = np.stack([d[1] for d in draws])
-        p_pos = p * sens + (1 - p) * (1 - spec)
-        post_pos = p * sens / p_pos
-        post_neg = p * (1 - sens) / (1 - p_pos)
+        # one row of draws per modality: (modalities × n_draws) arrays, every modality at once; written in
+        # place where possible (a handful of arrays of k × n_draws doubles instead of twenty)
+        sens, miss, false_pos = _accuracy_rows(tuple(acc for _, acc in candidates), seed, n_draws)
         k = len(candidates)
-        post_q = quantiles(np.concatenate([post_pos, post_neg]), QUANTILES)
+        p_sens = p * sens
+        p_pos = (1 - p) * false_pos
+        p_pos += p_sens  # P(+) = p·sens + (1 − p)(1 − spec)
+        p_neg = 1 - p_pos
+        post = np.empty((2 * k, n_draws))
+        post_pos, post_neg = post[:k], post[k:]
+        np.divide(p_sens, p_pos, out=post_pos)  # p·sens / P(+)
+        p_miss = np.multiply(p, miss, out=p_sens)  # p·(1 − sens); p·sens is no longer needed
+        np.divide(p_miss, p_neg, out=post_neg)  # p·(1 − sens) / P(−)
+        post_q = quantiles(post, QUANTILES)
         p_pos_q = quantiles(p_pos, (0.025, 0.975)).tolist()  # P(−) = 1 − P(+): its interval mirrors
-        shift = p_pos * np.abs(post_pos - p) + (1 - p_pos) * np.abs(post_neg - p)
+        # |shift| = P(+)·|post(+) − p| + P(−)·|post(−) − p|
+        shift = np.subtract(post_pos, p)
+        np.abs(shift, out=shift)
+        shift *= p_pos
+        away = np.subtract(post_neg, p, out=p_miss)
+        np.abs(away, out=away)
+        away *= p_neg
+        shift += away
         shift_mean = np.mean(shift, axis=1).tolist()
         shift_se = (np.std(shift, axis=1) / np.sqrt(n_draws)).tolist()
         for i, (modality, acc) in enumerate(candidates):
