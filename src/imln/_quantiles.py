@@ -102,7 +102,9 @@ def _bucket_select(x: np.ndarray, kth: np.ndarray) -> np.ndarray | None:
         return None
     offsets = np.arange(rows) * buckets
     # bucket of each value, numbered across rows: row r owns buckets [r·B, (r + 1)·B)
-    index = ((x - low) * scale).astype(np.intp)
+    scaled = np.subtract(x, low)
+    scaled *= scale
+    index = scaled.astype(np.intp)
     np.minimum(index, buckets - 1, out=index)
     index += offsets[:, None]
     flat = index.ravel()
