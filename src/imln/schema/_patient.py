@@ -8,6 +8,7 @@ Every numeric field declares its range with ``Field(ge=, le=)`` and carries an
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from enum import StrEnum
 from typing import Annotated, Any
@@ -302,13 +303,21 @@ class _Model(BaseModel):
     @classmethod
     def _guard_types(cls, value: Any, info: ValidationInfo) -> Any:
         """true/false is not a number (pydantic would read True as 1); 0.5 is not a flag."""
-        field = cls.model_fields.get(info.field_name or "")
-        extra = field.json_schema_extra if field is not None else None
-        if isinstance(extra, dict) and "x-unit" in extra:
-            return _not_bool(value)
-        if field is not None and field.annotation in (bool, bool | None):
-            return _strict_bool(value)
-        return value
+        guard = _type_guard(cls, info.field_name or "")
+        return value if guard is None else guard(value)
+
+
+@functools.cache
+def _type_guard(model: type[BaseModel], name: str) -> Any:
+    """The check :meth:`_Model._guard_types` applies to one field: measurements refuse true/false, flags
+    anything but true/false; None for the other fields (looked up once per model and field)."""
+    field = model.model_fields.get(name)
+    extra = field.json_schema_extra if field is not None else None
+    if isinstance(extra, dict) and "x-unit" in extra:
+        return _not_bool
+    if field is not None and field.annotation in (bool, bool | None):
+        return _strict_bool
+    return None
 
 
 # --------------------------------------------------------------------------- tumour location
