@@ -24,6 +24,8 @@ Rules (thresholds and rules are data: ``data/thresholds.yaml``):
 
 from __future__ import annotations
 
+import bisect
+import math
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
@@ -172,7 +174,10 @@ class Steps:
     names: tuple[str, ...]  # threshold name of each breakpoint
     classes: tuple[RecommendationClass, ...]  # len(breakpoints) + 1
 
-    def index(self, p: float | np.ndarray) -> np.ndarray:
+    def index(self, p: float | np.ndarray) -> np.ndarray | int:
+        """The interval of ``p`` (0 below the first breakpoint); ``numpy.searchsorted(…, side='right')``."""
+        if isinstance(p, float):  # one value: bisect, as searchsorted does (NaN above every breakpoint)
+            return bisect.bisect_right(self.breakpoints, p)
         return np.searchsorted(np.asarray(self.breakpoints, dtype=float), p, side="right")
 
     def counts(self, p: np.ndarray) -> np.ndarray:
@@ -181,10 +186,10 @@ class Steps:
         By one comparison per breakpoint (``#{p ≥ b}``) rather than a binary search per value.
         """
         p = np.asarray(p, dtype=float)
-        if not self.breakpoints or np.isnan(p).any():  # searchsorted puts NaN above every breakpoint
+        if not self.breakpoints or math.isnan(np.sum(p)):  # searchsorted puts NaN above every breakpoint
             return np.bincount(self.index(p), minlength=len(self.classes))
         at_or_above = [p.size, *(int(np.count_nonzero(p >= b)) for b in self.breakpoints), 0]
-        return -np.diff(np.asarray(at_or_above))
+        return np.array([a - b for a, b in zip(at_or_above, at_or_above[1:])])
 
 
 def class_steps(ctx: DecisionContext, thresholds: ThresholdSet) -> Steps:
@@ -224,7 +229,7 @@ def _class_steps(ctx: DecisionContext, thresholds_key: Same) -> Steps:
 
 def classify(p: float, ctx: DecisionContext, thresholds: ThresholdSet) -> RecommendationClass:
     steps = class_steps(ctx, thresholds)
-    return steps.classes[int(steps.index(p))]
+    return steps.classes[int(steps.index(float(p)))]
 
 
 def classify_array(p: np.ndarray, ctx: DecisionContext, thresholds: ThresholdSet) -> np.ndarray:

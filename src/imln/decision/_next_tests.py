@@ -227,17 +227,20 @@ def next_tests(
         # place where possible (a handful of arrays of k × n_draws doubles instead of twenty)
         sens, miss, false_pos = _accuracy_rows(tuple(acc for _, acc in candidates), seed, n_draws)
         k = len(candidates)
+        # rows: post-test probability after a positive result, after a negative one, and P(+)
+        rows = np.empty((3 * k, n_draws))
+        post_pos, post_neg, p_pos = rows[:k], rows[k:2 * k], rows[2 * k:]
         p_sens = p * sens
-        p_pos = (1 - p) * false_pos
+        np.multiply(1 - p, false_pos, out=p_pos)
         p_pos += p_sens  # P(+) = p·sens + (1 − p)(1 − spec)
         p_neg = 1 - p_pos
-        post = np.empty((2 * k, n_draws))
-        post_pos, post_neg = post[:k], post[k:]
         np.divide(p_sens, p_pos, out=post_pos)  # p·sens / P(+)
         p_miss = np.multiply(p, miss, out=p_sens)  # p·(1 − sens); p·sens is no longer needed
         np.divide(p_miss, p_neg, out=post_neg)  # p·(1 − sens) / P(−)
-        post_q = quantiles(post, QUANTILES)
-        p_pos_q = quantiles(p_pos, (0.025, 0.975)).tolist()  # P(−) = 1 − P(+): its interval mirrors
+        row_q = quantiles(rows, QUANTILES)  # one selection for every row
+        post_q = row_q[:2 * k]
+        # P(−) = 1 − P(+): its interval mirrors
+        p_pos_q = row_q[2 * k:, [QUANTILES.index(0.025), QUANTILES.index(0.975)]].tolist()
         # |shift| = P(+)·|post(+) − p| + P(−)·|post(−) − p|
         shift = np.subtract(post_pos, p)
         np.abs(shift, out=shift)
