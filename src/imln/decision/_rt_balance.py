@@ -470,7 +470,7 @@ def rt_balance(
     if getattr(patient, "prior_imn_radiotherapy", False):
         warnings.append("The internal mammary chain was already irradiated; this model does not describe "
                         "re-irradiation.")
-    share_positive = float(np.mean(net > 0))
+    share_positive = np.count_nonzero(net > 0) / net.size
     break_even = None
     if prevalence is not None and trial_point > 0:
         break_even = prevalence.point * harm_point / trial_point
