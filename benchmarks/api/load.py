@@ -75,6 +75,31 @@ def worker_cpu_seconds(pid: int) -> dict[int, float]:
     return out
 
 
+def host_reference_ms(repeat: int = 7) -> float:
+    """CPU time (ms, median of ``repeat``) of a fixed workload: Python arithmetic, a NumPy sort, SHA-256.
+
+    The shared development machine's speed drifts by tens of per cent within minutes;
+    this number, taken just before and after the load, says how fast the host was, so
+    runs made at different times can be compared (throughput × reference is roughly
+    constant for the same code).
+    """
+    import hashlib
+
+    import numpy as np
+
+    data = np.random.default_rng(0).random(200_000)
+    times = []
+    for _ in range(repeat):
+        start = time.process_time()
+        x = 0
+        for i in range(300_000):
+            x += i * i % 7
+        np.sort(data)
+        hashlib.sha256(b"x" * 5_000_000).digest()
+        times.append((time.process_time() - start) * 1000)
+    return round(statistics.median(times), 1)
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -267,6 +292,7 @@ def main() -> int:
         client = args.client
         if client == "auto":
             client = "wrk" if shutil.which("wrk") else "httpx"
+        results["host_reference_ms_before"] = host_reference_ms()
         if client == "wrk":
             before = worker_cpu_seconds(server.pid)
             results["load"] = run_wrk(url, body, args.load_seconds, args.concurrency, Path(tmp.name))
@@ -277,7 +303,10 @@ def main() -> int:
         else:
             results["load"] = asyncio.run(run_load(url, body, args.requests, None, args.concurrency))
             results["load"]["client"] = "httpx"
-        print(json.dumps({"load": results["load"]}, indent=2))
+        results["host_reference_ms_after"] = host_reference_ms()
+        print(json.dumps({"load": results["load"], "host_reference_ms": [results["host_reference_ms_before"],
+                                                                         results["host_reference_ms_after"]]},
+                         indent=2))
         if args.soak_seconds > 0:
             samples: list[tuple[float, int]] = []
             soak = asyncio.run(run_load(url, body, None, args.soak_seconds, args.concurrency,
