@@ -57,7 +57,7 @@ def quantiles(draws: np.ndarray, qs: Sequence[float]) -> np.ndarray:
     """
     x = np.asarray(draws, dtype=float)
     lo, hi, gamma, kth = _positions(x.shape[-1], tuple(float(q) for q in qs))
-    if x.shape[-1] >= BUCKET_MIN_SIZE and x.ndim >= 1:
+    if x.shape[-1] >= BUCKET_MIN_SIZE:
         rows = x.reshape(-1, x.shape[-1])
         values = _bucket_select(rows, kth)
         if values is not None:

@@ -125,3 +125,15 @@ def test_segments_equal_a_fresh_threshold_set_per_grid_value(thresholds, context
             assert seg.class_at_point is classify(est.point, context, th)
             assert seg.class_at_lower is classify(est.lower, context, th)
             assert seg.class_at_upper is classify(est.upper, context, th)
+
+
+def test_a_callers_grid_is_left_as_given():
+    import numpy as np
+
+    from imln.decision import DecisionContext, ProbabilityEstimate, threshold_sensitivity
+
+    grid = np.array([0.2, 0.4, 0.6])
+    result = threshold_sensitivity(ProbabilityEstimate(point=0.2, lower=0.1, upper=0.3, source="a test"),
+                                   DecisionContext(setting="diagnosis"), grid=grid)
+    assert result.grid == [0.2, 0.4, 0.6]
+    assert grid.flags.writeable  # the default grid is kept read-only; a caller's array is not touched

@@ -20,7 +20,7 @@ swept.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -127,21 +127,20 @@ def _segments(grid: np.ndarray, valid: np.ndarray, codes: np.ndarray, classes: t
     return out
 
 
-def _grid(grid: Any) -> tuple[np.ndarray, list[float]]:
-    try:  # the default grid (a tuple) is checked once
-        return _checked_grid(grid if isinstance(grid, tuple) else tuple(np.asarray(grid, dtype=float).tolist()))
-    except TypeError:  # unhashable or ragged: the check itself names the problem
-        return _checked_grid.__wrapped__(grid)
-
-
-@lru_cache(maxsize=16)
 def _checked_grid(grid: Any) -> tuple[np.ndarray, list[float]]:
-    """The sweep grid as a read-only array and as floats, refused unless a non-empty sequence in (0, 1)."""
+    """The sweep grid as an array and as floats, refused unless a non-empty sequence in (0, 1)."""
     grid_arr = np.asarray(grid, dtype=float)
     if grid_arr.ndim != 1 or grid_arr.size == 0 or np.any((grid_arr <= 0) | (grid_arr >= 1)):
         raise ValueError("grid must be a non-empty sequence of values in (0, 1)")
-    grid_arr.setflags(write=False)
     return grid_arr, [float(v) for v in grid_arr]
+
+
+@cache
+def _default_grid() -> tuple[np.ndarray, list[float]]:
+    """:data:`DEFAULT_GRID`, checked once and kept read-only (shared by every sweep)."""
+    grid_arr, grid_list = _checked_grid(DEFAULT_GRID)
+    grid_arr.setflags(write=False)
+    return grid_arr, grid_list
 
 
 def threshold_sensitivity(
@@ -161,7 +160,7 @@ def threshold_sensitivity(
     if not isinstance(context, DecisionContext):
         context = decision_context(context)
     thresholds = thresholds or default_thresholds()
-    grid_arr, grid_list = _grid(grid)
+    grid_arr, grid_list = _default_grid() if grid is DEFAULT_GRID else _checked_grid(grid)
     steps = class_steps(context, thresholds)
     ends = np.array([probability.point, probability.lower, probability.upper])
     sweeps = []
