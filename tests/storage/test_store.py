@@ -225,3 +225,52 @@ class TestOutputDigest:
 
         with pytest.raises(ValueError, match="unknown output digest method 'md5'; known: sha256-json-sorted"):
             output_digest(assessments[0].model_dump(mode="json"), "md5")
+
+
+class TestSqliteDriverInsert:
+    """SQLite rows are written by ``_DriverInsert``, skipping Core: the stored bytes must be Core's."""
+
+    @staticmethod
+    def _rows(engine):
+        with engine.connect() as c:
+            return [tuple(r) for r in c.exec_driver_sql("SELECT * FROM assessments ORDER BY id")]
+
+    def test_writes_the_bytes_core_writes(self, tmp_path, assessments):
+        from imln.storage._store import _DriverInsert
+
+        fast, core = Store(f"sqlite:///{tmp_path / 'fast.db'}"), Store(f"sqlite:///{tmp_path / 'core.db'}")
+        assert isinstance(fast._insert, _DriverInsert)
+        captured = []
+        fast._insert = lambda values, _insert=fast._insert: (captured.append(dict(values)), _insert(values))[1]
+        for a in assessments:
+            fast.save(a)
+        for values in captured:  # the same values through SQLAlchemy Core
+            core._core_insert(values)
+        fast_rows, core_rows = self._rows(fast.engine), self._rows(core.engine)
+        assert len(fast_rows) == len(assessments)
+        assert fast_rows == core_rows
+        # and read back through the ORM as any row: timestamps aware, JSON parsed, digests intact
+        for a, values in zip(assessments, captured):
+            got = fast.get(values["id"])
+            assert got is not None and got.intact
+            assert got.stored_at == values["stored_at"]
+            assert got.output == json.loads(json.dumps(a.model_dump(mode="json")))
+        fast.close()
+        core.close()
+
+    def test_a_failed_insert_is_rolled_back_and_keeps_what_was_stored(self, tmp_path, assessments):
+        store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+        kept = store.save(assessments[0])
+        values = {"id": kept.id}  # the same primary key again: the insert fails
+
+        def duplicate(v, _insert=store._insert):
+            return _insert({**v, **values})
+
+        store._insert = duplicate
+        with pytest.raises(sa.exc.IntegrityError, match="UNIQUE"):  # wrapped as Core wraps it
+            store.save(assessments[1])
+        store._insert = duplicate.__defaults__[0]
+        assert store.count() == 1 and store.get(kept.id).output == kept.output
+        store.save(assessments[1])  # the pooled connection is usable again
+        assert store.count() == 2
+        store.close()

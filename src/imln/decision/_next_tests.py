@@ -30,6 +30,14 @@ recommendation, how often the change would hold across the uncertainty
 (``share_of_draws_changing``), and E|post − pre| (with its standard error). A
 share's Monte Carlo standard error is at most 0.5/√n_draws.
 
+The result is a pure function of the probability estimate, the tests' accuracy
+posteriors, which tests are done, the decision context and the thresholds, so
+it is cached (:data:`CACHE_SIZE` results): a risk model of categorical terms
+gives few distinct pre-test probabilities (the bundled one at most 48), and
+patients who share one, and the context, share the whole analysis. A cached
+result is the very object returned before (frozen models: do not mutate its
+lists or dicts); ``_next_tests.cache_clear()`` empties the cache.
+
 A perfect test (s = c = 1) gives P(change) = P(the true status lies across the
 decision boundary); a useless test (s = 1 − c) leaves the probability where it
 was and gives 0 (unless the finding alone changes the context, e.g. a first
@@ -45,6 +53,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from imln._cache import Same
 from imln._quantiles import quantiles
 from imln.decision._classes import (
     INTENSITY,
@@ -66,6 +75,9 @@ from imln.imaging import AccuracyPosterior
 __all__ = ["NextTest", "NextTests", "ResultOutcome", "next_tests"]
 
 QUANTILES = (0.025, 0.25, 0.5, 0.75, 0.975)
+
+#: Results kept (least recently used dropped): each is a few kilobytes; see the module docstring.
+CACHE_SIZE = 256
 
 METHOD = (
     "preposterior analysis: P(+) = p·sens + (1 − p)(1 − spec); post(+) = p·sens/P(+); post(−) = p(1 − sens)/(1 − P(+)); "
@@ -203,7 +215,25 @@ def next_tests(
     if not (isinstance(seed, int) and seed >= 0):
         raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
     thresholds = thresholds or default_thresholds()
-    done_set = {getattr(m, "value", m) for m in done}
+    modalities = tuple(dict.fromkeys(getattr(m, "value", m) for m in available_modalities))
+    # the key holds only what the result depends on: which of these tests are done, the others' accuracy
+    done_set = frozenset(modalities).intersection(getattr(m, "value", m) for m in done)
+    tests_accuracy = tuple((m, accuracy.get(m)) for m in modalities if m not in done_set)
+    key = (probability, modalities, tests_accuracy, done_set, context, Same(thresholds), n_draws, seed)
+    try:
+        hash(key)
+    except TypeError:  # an accuracy object that cannot be hashed: computed, not cached
+        return _next_tests.__wrapped__(*key)
+    return _next_tests(*key)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _next_tests(probability: ProbabilityEstimate, modalities: tuple[str, ...],
+                tests_accuracy: tuple[tuple[str, AccuracyPosterior | None], ...], done_set: frozenset[str],
+                context: DecisionContext, thresholds_key: Same, n_draws: int, seed: int) -> NextTests:
+    """:func:`next_tests` once its arguments are checked: a pure function of them, so cached (see the module)."""
+    thresholds: ThresholdSet = thresholds_key.obj  # type: ignore[assignment]
+    accuracy = dict(tests_accuracy)
     now = classify(probability.point, context, thresholds)
     now_level = INTENSITY[now]
     tests: list[NextTest] = []
@@ -211,7 +241,7 @@ def next_tests(
     p = probability.draws(n_draws, seed, 0, 2)
     mean_p = probability.mean()
     candidates: list[tuple[str, AccuracyPosterior]] = []
-    for modality in dict.fromkeys(getattr(m, "value", m) for m in available_modalities):
+    for modality in modalities:
         if modality in done_set:
             tests.append(NextTest(modality=modality, status="already_done", message="already done for this patient"))
             continue
