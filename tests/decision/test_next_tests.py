@@ -135,3 +135,54 @@ def test_a_positive_node_image_at_diagnosis_routes_to_image_guided_biopsy(thresh
     post_neg = 0.18 * lr_neg / (0.18 * lr_neg + 0.82)
     assert math.isclose(neg.posttest_point, post_neg, rel_tol=1e-9)
     assert neg.class_at_point is RecommendationClass.omit
+
+
+class TestCache:
+    """Results are cached on what they depend on: a hit must equal a fresh computation, and nothing that changes
+    the result may be left out of the key."""
+
+    ARGS = (estimate(0.18, 0.12, 0.26), ["us", "mri", "pet_ct"], {"mri": MRI_TABLE1, "us": WEAK_US})
+
+    def fresh(self, *args, **kwargs):
+        from imln.decision import _next_tests as module
+
+        module._next_tests.cache_clear()
+        return next_tests(*args, **kwargs)
+
+    def test_a_hit_equals_a_fresh_computation(self, thresholds):
+        first = self.fresh(*self.ARGS, thresholds, context=AT_DIAGNOSIS)
+        hit = next_tests(*self.ARGS, thresholds, context=AT_DIAGNOSIS)
+        assert hit is first  # served from the cache
+        assert hit.model_dump() == self.fresh(*self.ARGS, thresholds, context=AT_DIAGNOSIS).model_dump()
+
+    @pytest.mark.parametrize("change", ["probability", "source", "accuracy", "done", "context", "thresholds",
+                                        "order", "seed", "n_draws"])
+    def test_every_input_of_the_result_is_in_the_key(self, thresholds, change):
+        est, modalities, accuracy = self.ARGS
+        kwargs = {"context": AT_DIAGNOSIS}
+        base = next_tests(est, modalities, accuracy, thresholds, **kwargs)
+        if change == "probability":
+            est = estimate(0.18, 0.12, 0.27)
+        elif change == "source":
+            est = estimate(0.18, 0.12, 0.26, source="another model")
+        elif change == "accuracy":
+            accuracy = {**accuracy, "us": FIXED_60_70}
+        elif change == "done":
+            kwargs["done"] = ["us"]
+        elif change == "context":
+            kwargs["context"] = DecisionContext(setting="diagnosis", visible_node=True,
+                                                visible_node_modalities=("ct",))
+        elif change == "thresholds":
+            thresholds = thresholds.with_values(radiotherapy_at=0.4)
+        elif change == "order":
+            modalities = list(reversed(modalities))
+        else:
+            kwargs[change] = 7 if change == "seed" else 3_000
+        cached = next_tests(est, modalities, accuracy, thresholds, **kwargs)
+        assert cached is not base
+        assert cached.model_dump() == self.fresh(est, modalities, accuracy, thresholds, **kwargs).model_dump()
+
+    def test_done_outside_the_candidates_shares_the_entry(self, thresholds):
+        """Tests done that are not offered do not change the result (the key holds only the offered ones)."""
+        a = next_tests(*self.ARGS, thresholds, context=AT_DIAGNOSIS, done=[])
+        assert next_tests(*self.ARGS, thresholds, context=AT_DIAGNOSIS, done=["spect_ct"]) is a

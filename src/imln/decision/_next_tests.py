@@ -219,12 +219,7 @@ def next_tests(
     # the key holds only what the result depends on: which of these tests are done, the others' accuracy
     done_set = frozenset(modalities).intersection(getattr(m, "value", m) for m in done)
     tests_accuracy = tuple((m, accuracy.get(m)) for m in modalities if m not in done_set)
-    key = (probability, modalities, tests_accuracy, done_set, context, Same(thresholds), n_draws, seed)
-    try:
-        hash(key)
-    except TypeError:  # an accuracy object that cannot be hashed: computed, not cached
-        return _next_tests.__wrapped__(*key)
-    return _next_tests(*key)
+    return _next_tests(probability, modalities, tests_accuracy, done_set, context, Same(thresholds), n_draws, seed)
 
 
 @lru_cache(maxsize=CACHE_SIZE)
