@@ -76,7 +76,8 @@ __all__ = ["NextTest", "NextTests", "ResultOutcome", "next_tests"]
 
 QUANTILES = (0.025, 0.25, 0.5, 0.75, 0.975)
 
-#: Results kept (least recently used dropped): each is a few kilobytes; see the module docstring.
+#: Results kept (least recently used dropped): about 20 KB each with three tests (5 MB in all); see the module
+#: docstring.
 CACHE_SIZE = 256
 
 METHOD = (
