@@ -165,8 +165,13 @@ def run_wrk(url: str, bodies: list[bytes], seconds: float, concurrency: int, wor
     script.write_text(WRK_SCRIPT % {"token": TOKEN})
     cmd = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
            "-s", str(script), url]
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True,
                          env={**os.environ, "IMLN_WRK_BODIES": str(lua_bodies)}).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     line = next(x for x in out.splitlines() if x.startswith("IMLN-WRK "))
     r = json.loads(line.removeprefix("IMLN-WRK "))
     errors = {k: r[k] for k in ("non_201", "socket_errors") if r[k]}
@@ -183,6 +188,8 @@ def run_wrk(url: str, bodies: list[bytes], seconds: float, concurrency: int, wor
         "error_count": sum(errors.values()),
         "concurrency": concurrency,
         "client": "wrk",
+        # wrk's own CPU time (user + system) per request: the share of the two cores the client took
+        "client_cpu_ms_per_request": round(client_cpu * 1000 / max(r["requests"], 1), 3),
     }
 
 

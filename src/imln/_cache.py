@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["Same"]
+__all__ = ["RESULT_CACHE_SIZE", "Same"]
+
+#: Results kept by each decision-level cache (next tests, recommendation, threshold sweep; least recently used
+#: dropped). They are keyed by the probability estimate and the decision context: a risk model of categorical
+#: terms gives few distinct pre-test probabilities (the bundled one at most 48), so patients share entries.
+RESULT_CACHE_SIZE = 256
 
 
 class Same:

@@ -53,7 +53,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from imln._cache import Same
+from imln._cache import RESULT_CACHE_SIZE, Same
 from imln._quantiles import quantiles
 from imln.decision._classes import (
     INTENSITY,
@@ -76,9 +76,8 @@ __all__ = ["NextTest", "NextTests", "ResultOutcome", "next_tests"]
 
 QUANTILES = (0.025, 0.25, 0.5, 0.75, 0.975)
 
-#: Results kept (least recently used dropped): about 20 KB each with three tests (5 MB in all); see the module
-#: docstring.
-CACHE_SIZE = 256
+#: Results kept (:data:`imln._cache.RESULT_CACHE_SIZE`): about 20 KB each with three tests, 5 MB in all.
+CACHE_SIZE = RESULT_CACHE_SIZE
 
 METHOD = (
     "preposterior analysis: P(+) = p·sens + (1 − p)(1 − spec); post(+) = p·sens/P(+); post(−) = p(1 − sens)/(1 − P(+)); "

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from imln._cache import RESULT_CACHE_SIZE, Same
 from imln.decision._classes import (
     INTENSITY,
     LABELS,
@@ -486,8 +488,18 @@ def recommend(
         raise TypeError(f"probability must be a ProbabilityEstimate; got {type(probability).__name__}")
     thresholds = thresholds or default_thresholds()
     evidence = evidence if evidence is not None else load_evidence()
-    sources = checked_sources(evidence)
     ctx = context or decision_context(patient)
+    return _recommend(probability, ctx, Same(thresholds), Same(evidence))
+
+
+@lru_cache(maxsize=RESULT_CACHE_SIZE)
+def _recommend(probability: ProbabilityEstimate, ctx: DecisionContext, thresholds_key: Same, evidence_key: Same
+               ) -> Recommendation:
+    """:func:`recommend` of a decision context: a pure function of these, so cached (the patient record
+    matters only through its context; patients sharing a pre-test probability and a context share it)."""
+    thresholds: ThresholdSet = thresholds_key.obj  # type: ignore[assignment]
+    evidence: EvidenceBase = evidence_key.obj  # type: ignore[assignment]
+    sources = checked_sources(evidence)
     cls = classify(probability.point, ctx, thresholds)
     steps = class_steps(ctx, thresholds)
     uncertain, straddled, (lo_c, pt_c, hi_c), unc_statement, unc_text = _uncertainty(probability, ctx, thresholds)

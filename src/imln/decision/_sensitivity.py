@@ -20,12 +20,13 @@ swept.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from imln._cache import RESULT_CACHE_SIZE, Same
 from imln.decision._classes import (
     LABELS,
     DecisionContext,
@@ -160,7 +161,20 @@ def threshold_sensitivity(
     if not isinstance(context, DecisionContext):
         context = decision_context(context)
     thresholds = thresholds or default_thresholds()
-    grid_arr, grid_list = _default_grid() if grid is DEFAULT_GRID else _checked_grid(grid)
+    if grid is DEFAULT_GRID:  # the sweep every assessment draws: cached
+        return _default_sweep(probability, context, Same(thresholds))
+    return _sweep(probability, context, thresholds, *_checked_grid(grid))
+
+
+@lru_cache(maxsize=RESULT_CACHE_SIZE)
+def _default_sweep(probability: ProbabilityEstimate, context: DecisionContext, thresholds_key: Same
+                   ) -> ThresholdSensitivity:
+    """The sweep over :data:`DEFAULT_GRID`: a pure function of these, so cached (see :mod:`imln._cache`)."""
+    return _sweep(probability, context, thresholds_key.obj, *_default_grid())  # type: ignore[arg-type]
+
+
+def _sweep(probability: ProbabilityEstimate, context: DecisionContext, thresholds: ThresholdSet,
+           grid_arr: np.ndarray, grid_list: list[float]) -> ThresholdSensitivity:
     steps = class_steps(context, thresholds)
     ends = np.array([probability.point, probability.lower, probability.upper])
     sweeps = []
