@@ -265,6 +265,8 @@ def main() -> int:
                     help="imln: 'imln serve' (a socket per worker); uvicorn: 'uvicorn --workers' (one shared socket)")
     ap.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
     ap.add_argument("--distinct-patients", type=int, default=500, help="patients cycled through (JSON bodies)")
+    ap.add_argument("--result-cache-size", type=int, default=None,
+                    help="IMLN_RESULT_CACHE_SIZE for the server (0: every request recomputes the decision section)")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     args = ap.parse_args()
 
@@ -273,6 +275,8 @@ def main() -> int:
     tmp = tempfile.TemporaryDirectory(prefix="imln-bench-")
     db = args.database_url or f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
     env = {**os.environ, "IMLN_DATABASE_URL": db, "IMLN_API_TOKEN": TOKEN, "IMLN_CONFIG_FILE": "/nonexistent"}
+    if args.result_cache_size is not None:
+        env["IMLN_RESULT_CACHE_SIZE"] = str(args.result_cache_size)
     if args.server == "imln":  # what users run: one SO_REUSEPORT socket per worker (imln.api._workers)
         cmd = [sys.executable, "-m", "imln", "serve", "--host", "127.0.0.1", "--port", str(port),
                "--workers", str(args.workers), "--log-level", "warning"]
@@ -294,7 +298,8 @@ def main() -> int:
                 return 1
             time.sleep(0.2)
         results: dict = {"database": db.split("@")[-1].split("///")[0], "server": args.server, "workers": args.workers,
-                         "patient": Path(args.patient).name, "cpus": os.cpu_count()}
+                         "patient": Path(args.patient).name, "cpus": os.cpu_count(),
+                         "result_cache_size": env.get("IMLN_RESULT_CACHE_SIZE", "default")}
         asyncio.run(run_load(url, body, args.warmup, None, args.concurrency))
         client = args.client
         if client == "auto":

@@ -647,6 +647,11 @@ _register_quantitative()
 
 def main() -> None:
     """Entry point of the ``imln`` console script."""
+    from imln._cache import RESULT_CACHE_PROBLEM
+
+    if RESULT_CACHE_PROBLEM:
+        err.print(f"error: {RESULT_CACHE_PROBLEM}")
+        sys.exit(2)
     try:
         app()
     except KeyboardInterrupt:

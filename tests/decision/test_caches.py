@@ -65,3 +65,68 @@ def test_recommend_reads_the_patient_only_through_its_context(thresholds, eviden
     p = estimate(0.18, 0.12, 0.26)
     assert recommend(p, a, thresholds=thresholds, evidence=evidence) is recommend(
         p, b, thresholds=thresholds, evidence=evidence)
+
+
+@pytest.mark.parametrize(("raw", "size"), [(None, 256), ("", 256), ("0", 0), ("1024", 1024), (" 7 ", 7)])
+def test_cache_size_from_the_environment(raw, size):
+    from imln._cache import result_cache_size
+
+    assert result_cache_size(raw) == size
+
+
+@pytest.mark.parametrize("raw", ["-1", "many", "2.5"])
+def test_a_bad_cache_size_names_the_variable_and_the_range(raw):
+    from imln._cache import result_cache_size
+
+    with pytest.raises(ValueError, match=r"IMLN_RESULT_CACHE_SIZE must be an integer ≥ 0 .*got"):
+        result_cache_size(raw)
+
+
+def test_size_zero_turns_the_caches_off_with_the_same_results(tmp_path):
+    """In a fresh interpreter with IMLN_RESULT_CACHE_SIZE=0: nothing is kept, and the assessment is the one a
+    caching process computes."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import imln
+
+    example = Path(__file__).parents[2] / "examples" / "medial_4plus_nodes.yaml"
+    code = (
+        "import json, sys, imln\n"
+        "from imln.decision import _next_tests, _recommend, _sensitivity\n"
+        f"p = imln.load_patient({str(example)!r})\n"
+        "a, b = imln.assess(p), imln.assess(p)\n"
+        "assert a.decision.next_tests is not b.decision.next_tests\n"
+        "caches = (_next_tests._next_tests, _recommend._recommend, _sensitivity._default_sweep)\n"
+        "assert all(c.cache_info().maxsize == 0 and c.cache_info().currsize == 0 for c in caches)\n"
+        "out = a.model_dump(mode='json'); out.pop('created_at')\n"
+        "print(json.dumps(out))\n"
+    )
+    env = {**os.environ, "IMLN_RESULT_CACHE_SIZE": "0"}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    p = imln.load_patient(example)
+    imln.assess(p)
+    cached = imln.assess(p).model_dump(mode="json")  # the second is served from the caches
+    cached.pop("created_at")
+    assert json.loads(run.stdout) == json.loads(json.dumps(cached))
+
+
+def test_a_bad_cache_size_warns_on_import_and_stops_the_command():
+    """The library keeps the default with a warning naming the variable; ``imln`` refuses to start."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "IMLN_RESULT_CACHE_SIZE": "-3"}
+    code = "import imln._cache as c; print(c.RESULT_CACHE_SIZE)"
+    run = subprocess.run([sys.executable, "-W", "always", "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert run.stdout.strip() == "256"
+    assert "RuntimeWarning: IMLN_RESULT_CACHE_SIZE must be an integer ≥ 0" in run.stderr
+    run = subprocess.run([sys.executable, "-m", "imln", "--version"], env=env, capture_output=True, text=True)
+    assert run.returncode == 2
+    assert "error: IMLN_RESULT_CACHE_SIZE must be an integer ≥ 0" in " ".join(run.stderr.split())
+    assert "Traceback" not in run.stderr and __import__("imln").__version__ not in run.stdout
