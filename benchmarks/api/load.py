@@ -109,8 +109,13 @@ def percentile(values: list[float], q: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
-def patient_bodies(path: Path, count: int) -> list[bytes]:
-    """``count`` distinct JSON patients: the example with age and tumour size varied (seeded)."""
+def patient_bodies(path: Path, count: int, vary: str = "age-size") -> list[bytes]:
+    """``count`` distinct JSON patients from the example (seeded).
+
+    ``vary="age-size"``: age and tumour size varied (the bundled risk model's age and size groups: 6
+    pre-test patterns); ``"risk-factors"``: also the quadrant and the number of positive axillary nodes
+    (all 48 patterns of the model, and the recommendations they lead to).
+    """
     import random
 
     import yaml
@@ -125,6 +130,12 @@ def patient_bodies(path: Path, count: int) -> list[bytes]:
         p = dict(base, patient_id=f"bench-{i}", age_years=rng.randint(25, 85))
         if p.get("tumor_size_mm") is not None:
             p["tumor_size_mm"] = round(rng.uniform(5, 60), 1)
+        if vary == "risk-factors":
+            p["tumor_location"] = {"quadrant": rng.choice(["UIQ", "LIQ", "UOQ", "LOQ", "central"])}
+            p["positive_axillary_nodes"] = rng.choice([0, 0, 1, 2, 3, 4, 5, 6, 7, 9, 12])
+            p["examined_axillary_nodes"] = max(p.get("examined_axillary_nodes") or 0, p["positive_axillary_nodes"])
+        elif vary != "age-size":
+            raise ValueError(f"vary must be 'age-size' or 'risk-factors'; got {vary!r}")
         bodies.append(json.dumps(p).encode())
     return bodies
 
@@ -265,12 +276,15 @@ def main() -> int:
                     help="imln: 'imln serve' (a socket per worker); uvicorn: 'uvicorn --workers' (one shared socket)")
     ap.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
     ap.add_argument("--distinct-patients", type=int, default=500, help="patients cycled through (JSON bodies)")
+    ap.add_argument("--vary", choices=("age-size", "risk-factors"), default="age-size",
+                    help="what differs between the patients: age and size (6 risk patterns), or also quadrant and "
+                         "axillary nodes (all 48)")
     ap.add_argument("--result-cache-size", type=int, default=None,
                     help="IMLN_RESULT_CACHE_SIZE for the server (0: every request recomputes the decision section)")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     args = ap.parse_args()
 
-    body = patient_bodies(Path(args.patient), args.distinct_patients)
+    body = patient_bodies(Path(args.patient), args.distinct_patients, args.vary)
     port = free_port()
     tmp = tempfile.TemporaryDirectory(prefix="imln-bench-")
     db = args.database_url or f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
@@ -299,7 +313,7 @@ def main() -> int:
             time.sleep(0.2)
         results: dict = {"database": db.split("@")[-1].split("///")[0], "server": args.server, "workers": args.workers,
                          "patient": Path(args.patient).name, "cpus": os.cpu_count(),
-                         "result_cache_size": env.get("IMLN_RESULT_CACHE_SIZE", "default")}
+                         "vary": args.vary, "result_cache_size": env.get("IMLN_RESULT_CACHE_SIZE", "default")}
         asyncio.run(run_load(url, body, args.warmup, None, args.concurrency))
         client = args.client
         if client == "auto":

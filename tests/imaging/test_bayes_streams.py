@@ -151,6 +151,11 @@ class TestCaches:
         assert _bayes._log_lr_sum(key, 4_000, 9) is draws  # from the cache
         hits = _bayes._cached_log_lr_sum.cache_info().hits
         pretest_hits = _bayes._pretest_logit_draws.cache_info().hits
+        posterior_hits = _bayes._posterior.cache_info().hits
+        served = run()  # the post-test results themselves, from their cache
+        assert _bayes._posterior.cache_info().hits == posterior_hits + 2
+        assert served[0] is first[0] and served[1] is first[1]
+        _bayes._posterior.cache_clear()  # recomputed from the cached draws
         cached = run()
         assert _bayes._cached_log_lr_sum.cache_info().hits > hits
         assert _bayes._pretest_logit_draws.cache_info().hits > pretest_hits  # the Beta pre-test's draws, reused
@@ -159,6 +164,7 @@ class TestCaches:
         assert _bayes._cached_log_lr_sum.cache_info().currsize == 0
         assert _bayes._pretest_logit_draws.cache_info().currsize == 0
         assert _bayes._log_lr_order_values.cache_info().currsize == 0
+        assert _bayes._posterior.cache_info().currsize == 0
         fresh_draws = _bayes._log_lr_sum(key, 4_000, 9)
         assert fresh_draws is not draws and fresh_draws.tobytes() == draws.tobytes()
         assert run() == cached == first

@@ -28,8 +28,11 @@ or a post-test interval for the same tests, ``n_draws`` and ``seed`` uses the
 same draws: :meth:`AccuracyPosterior.lr_interval`, :func:`posttest_probability`,
 :func:`combine_tests` and the batch functions. Those patient-independent draws
 (the summed per-draw log likelihood ratios of a sequence of tests) and their
-order statistics are kept in bounded LRU caches, read-only; a cached value is
-bit-identical to a fresh computation (:func:`_clear_caches` empties them).
+order statistics are kept in bounded LRU caches, read-only, and so are the
+post-test results themselves (a pure function of the pre-test distribution, the
+results and the run settings; patients whose risk factors give one pre-test
+distribution share them); a cached value is bit-identical to a fresh
+computation (:func:`_clear_caches` empties them).
 
 Quantiles are numpy's default ``'linear'`` method (as ``np.quantile``),
 computed from a partial sort (``np.partition``) at the order statistics needed.
@@ -59,6 +62,7 @@ from typing import Literal
 import numpy as np
 from scipy import special
 
+from imln._cache import RESULT_CACHE_SIZE
 from imln._quantiles import lerp, order_positions
 from imln.evidence import TwoByTwo
 
@@ -540,6 +544,7 @@ def _clear_caches() -> None:
     _cached_log_lr_sum.cache_clear()
     _log_lr_order_values.cache_clear()
     _pretest_logit_draws.cache_clear()
+    _posterior.cache_clear()
 
 
 # --------------------------------------------------------------------------- quantiles from a partial sort
@@ -622,6 +627,14 @@ def _update(
     notes: list[str],
 ) -> PosttestResult:
     """Apply the likelihood ratios of ``tests`` (already validated) to ``pretest``."""
+    return _posterior(pretest, tuple((r, a) for r, a in tests), mode, n_draws, seed, level, tuple(notes))
+
+
+@lru_cache(maxsize=RESULT_CACHE_SIZE)
+def _posterior(pretest: PretestProbability, tests: _Tests, mode: str, n_draws: int, seed: int, level: float,
+               notes: tuple[str, ...]) -> PosttestResult:
+    """:func:`_update`: a pure function of its arguments, so cached (:data:`imln._cache.RESULT_CACHE_SIZE`
+    results: patients with the same pre-test distribution and results share it)."""
     applied: _Tests = tuple((r, a) for r, a in tests if r != "indeterminate")
     positions = _positions(n_draws, level)
     log_lr_point = 0.0
@@ -666,7 +679,7 @@ def _update(
         level=level,
         n_draws=n_draws,
         seed=seed,
-        notes=tuple(notes),
+        notes=notes,
     )
 
 
