@@ -135,3 +135,27 @@ class TestCreatedBody:
         assert list(body) == list(got)  # same fields in the same order
         assert int(r.headers["content-length"]) == len(r.content)
         assert json.loads(r.content) == body
+
+
+@pytest.mark.parametrize(("env", "level"), [("warning", logging.WARNING), ("DEBUG", logging.DEBUG),
+                                            ("trace", logging.DEBUG)])
+def test_workers_take_the_log_level_imln_serve_gives_them(monkeypatch, env, level):
+    """``imln serve --log-level`` reaches each worker's imln loggers through IMLN_LOG_LEVEL (the factory reads it)."""
+    from imln.api._serve import make_app
+
+    monkeypatch.setenv("IMLN_LOG_LEVEL", env)
+    logger = logging.getLogger("imln")
+    before = logger.level
+    try:
+        make_app()
+        assert logger.level == level
+    finally:
+        logger.setLevel(before)
+
+
+def test_a_bad_worker_log_level_names_the_variable(monkeypatch):
+    from imln.api._serve import make_app
+
+    monkeypatch.setenv("IMLN_LOG_LEVEL", "loud")
+    with pytest.raises(ValueError, match="IMLN_LOG_LEVEL must be one of CRITICAL, ERROR, WARNING, INFO, DEBUG"):
+        make_app()

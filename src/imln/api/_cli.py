@@ -64,7 +64,8 @@ def serve_command(
     url = settings.database_url or default_database_url()
     os.environ.setdefault("IMLN_DATABASE_URL", url)
     _err(f"imln: web page http://{host}:{port}/ · API http://{host}:{port}/api/v1 · storage {url.split('@')[-1]}")
-    logging.getLogger("imln").setLevel(log_level.upper())
+    logging.getLogger("imln").setLevel("DEBUG" if log_level.lower() == "trace" else log_level.upper())
+    os.environ["IMLN_LOG_LEVEL"] = log_level.upper()  # the workers' imln loggers (imln.api._serve.make_app)
     # workers > 1: one SO_REUSEPORT socket per worker (Linux), so keep-alive connections spread
     # over the workers instead of piling up in whichever accepts first (see imln.api._workers).
     code = run_workers("imln.api._serve:make_app", factory=True, host=host, port=port, workers=workers,

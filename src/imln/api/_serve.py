@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
 from fastapi import FastAPI
 
 from imln.api._app import create_app
 from imln.api._settings import Settings
 
+#: Level of the ``imln`` loggers in this process; ``imln serve --log-level`` sets it for its workers.
+LOG_LEVEL_ENV = "IMLN_LOG_LEVEL"
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "TRACE")
+
 
 def make_app() -> FastAPI:
+    level = os.environ.get(LOG_LEVEL_ENV, "").strip().upper()
+    if level:
+        if level not in LOG_LEVELS:
+            raise ValueError(f"{LOG_LEVEL_ENV} must be one of {', '.join(LOG_LEVELS)}; got {level!r}")
+        logging.getLogger("imln").setLevel("DEBUG" if level == "TRACE" else level)  # uvicorn's trace: all
     return create_app(Settings())
