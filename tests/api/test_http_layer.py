@@ -10,6 +10,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from imln.api import Settings, create_app
 from imln.schema import MAX_INPUT_BYTES
 
