@@ -33,12 +33,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def measure(patient: Path, per_round: int, rounds: int) -> dict[str, float]:
+def measure(patient: Path, per_round: int, rounds: int, vary: str = "age-size") -> dict[str, float]:
     import imln
     from imln.storage import Store
     from load import patient_bodies
 
-    bodies = patient_bodies(patient, 500)
+    bodies = patient_bodies(patient, 500, vary)
     with tempfile.TemporaryDirectory(prefix="imln-bench-pipeline-") as tmp:
         store = Store(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
         for body in bodies[:50]:  # warm-up: imports, caches, the database file
@@ -68,7 +68,7 @@ def measure(patient: Path, per_round: int, rounds: int) -> dict[str, float]:
 
 def _run_pinned(tree: Path, cpu: int, args: argparse.Namespace) -> subprocess.Popen:
     cmd = ["taskset", "-c", str(cpu), sys.executable, __file__, "--patient", str(args.patient),
-           "--per-round", str(args.per_round), "--rounds", str(args.rounds), "--json"]
+           "--per-round", str(args.per_round), "--rounds", str(args.rounds), "--vary", args.vary, "--json"]
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
 
@@ -87,7 +87,7 @@ def compare(args: argparse.Namespace) -> dict:
         rounds.append(out)
         print(f"this (cpu {this_cpu}) {out['this']}\nagainst (cpu {other_cpu}) {out['against']}\n"
               f"this / against: {out['ratio_total']}", file=sys.stderr)
-    return {"patient": Path(args.patient).name, "rounds": rounds,
+    return {"patient": Path(args.patient).name, "vary": args.vary, "rounds": rounds,
             "ratio_total_mean": round(sum(r["ratio_total"] for r in rounds) / len(rounds), 3)}
 
 
@@ -96,6 +96,8 @@ def main() -> int:
     ap.add_argument("--patient", type=Path, default=ROOT / "examples" / "medial_4plus_nodes.yaml")
     ap.add_argument("--per-round", type=int, default=250)
     ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--vary", choices=("age-size", "risk-factors"), default="age-size",
+                    help="what differs between the 500 patients (see load.py)")
     ap.add_argument("--against", default=None, help="another checkout (its src/) measured at the same time")
     ap.add_argument("--json", action="store_true", help="print only the JSON result")
     ap.add_argument("--out", default=None, help="also write the result as JSON here")
@@ -103,7 +105,7 @@ def main() -> int:
     import warnings
 
     warnings.filterwarnings("ignore")
-    result = compare(args) if args.against else measure(args.patient, args.per_round, args.rounds)
+    result = compare(args) if args.against else measure(args.patient, args.per_round, args.rounds, args.vary)
     text = json.dumps(result, indent=None if args.json else 2)
     print(text)
     if args.out:
