@@ -122,3 +122,26 @@ def test_reference_text_uses_only_fields_that_were_read():
     bare = Reference(key="x", title="Sonography of IM nodes", journal="AJR", year=2015, access="abstract")
     assert bare.formatted == "Sonography of IM nodes. AJR 2015."
     assert bare.label == "AJR 2015"
+
+
+def test_reloading_unchanged_files_returns_the_same_object(tmp_path: Path):
+    """A folder loaded again is the same evidence base while its files are unchanged (so the caches keyed on it
+    hold one copy), and a new one as soon as a file changes."""
+    import imln
+    from imln.decision import _recommend
+
+    data = default_data_dir()
+    for p in data.glob("*.yaml"):
+        (tmp_path / p.name).write_text(p.read_text())
+    first = load_evidence(tmp_path)
+    assert load_evidence(tmp_path) is first and load_evidence(str(tmp_path)) is first
+    patient = imln.load_patient(Path(__file__).parents[2] / "examples" / "medial_4plus_nodes.yaml")
+    _recommend._recommend.cache_clear()
+    for _ in range(3):
+        imln.assess(patient, evidence=load_evidence(tmp_path))
+    assert _recommend._recommend.cache_info().currsize == 1
+    text = (tmp_path / "imaging_accuracy.yaml").read_text().replace('"78.57%"', '"78.58%"')
+    (tmp_path / "imaging_accuracy.yaml").write_text(text)
+    changed = load_evidence(tmp_path)
+    assert changed is not first and changed.digest != first.digest
+    assert load_evidence() is load_evidence() and load_evidence() is not first  # the bundled base: its own entry

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -148,7 +148,9 @@ def load_evidence(data_dir: str | Path | None = None) -> EvidenceBase:
     """Read and validate every evidence file listed in ``manifest.yaml``.
 
     Raises :class:`EvidenceError` naming the file, record and field of the first
-    malformed entry, or a duplicate record id.
+    malformed entry, or a duplicate record id. Loading a folder whose files have not
+    changed returns the same (immutable) object as before, so the caches keyed on the
+    evidence base keep serving it and do not fill with copies.
     """
     if data_dir is None:
         return _load_default()
@@ -160,6 +162,10 @@ def _load_default() -> EvidenceBase:
     return _load(default_data_dir())
 
 
+#: Evidence bases kept by :func:`_load`, by folder and content digest (least recently used dropped).
+_LOADED_SIZE = 8
+
+
 def _load(data_dir: Path) -> EvidenceBase:
     manifest_path = data_dir / "manifest.yaml"
     if not manifest_path.is_file():
@@ -167,15 +173,24 @@ def _load(data_dir: Path) -> EvidenceBase:
     manifest = _read_yaml(manifest_path)
     if not isinstance(manifest, dict) or not {"version", "references", "record_files"} <= set(manifest):
         raise EvidenceError("manifest.yaml: needs 'version', 'references' and 'record_files'")
-    references = _parse_references(data_dir / manifest["references"])
-    records: list[EvidenceRecord] = []
-    files: dict[str, str] = {}
     paths = [manifest_path, data_dir / manifest["references"]]
     for name in manifest["record_files"]:
         path = data_dir / name
         if not path.is_file():
             raise EvidenceError(f"manifest.yaml lists {name}, which does not exist")
         paths.append(path)
+    return _parsed(data_dir.resolve(), _digest(paths), tuple(paths), tuple(manifest["record_files"]))
+
+
+@lru_cache(maxsize=_LOADED_SIZE)
+def _parsed(data_dir: Path, digest: str, paths: tuple[Path, ...], names: tuple[str, ...]) -> EvidenceBase:
+    """The evidence base of these files (manifest, references, then the record files ``names``), whose content
+    has ``digest``: cached on it."""
+    manifest = _read_yaml(paths[0])
+    references = _parse_references(paths[1])
+    records: list[EvidenceRecord] = []
+    files: dict[str, str] = {}
+    for name, path in zip(names, paths[2:], strict=True):
         for record in _parse_records(path):
             if record.id in files:
                 raise EvidenceError(f"{name}: record id {record.id!r} already used in {files[record.id]}")
@@ -183,7 +198,7 @@ def _load(data_dir: Path) -> EvidenceBase:
             records.append(record)
     return EvidenceBase(
         version=str(manifest["version"]),
-        digest=_digest(paths),
+        digest=digest,
         records=tuple(records),
         references=references,
         files=files,
