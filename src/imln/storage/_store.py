@@ -323,7 +323,8 @@ class _DriverInsert:
     its column type's bind processor (the same text, JSON and timestamp encoding as
     ``connection.execute(_INSERT_ASSESSMENT, values)``), then one execute and one
     commit on a pooled driver connection. For SQLite, where that work is a fifth of
-    storing a 60 KB row; a database server's round trip dwarfs it.
+    storing a 60 KB row; a database server's round trip dwarfs it. Engine events
+    around cursor execution (``before_cursor_execute``…) do not see this statement.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -355,6 +356,7 @@ class _DriverInsert:
             raise
         finally:
             connection.close()  # back to the pool
+
 
 #: Advisory lock id serialising migrations on PostgreSQL (several workers start at once).
 _PG_MIGRATION_LOCK = 0x1A11_0001
