@@ -27,17 +27,18 @@ def result_cache_size(raw: str | None) -> int:
     return size
 
 
-#: Results kept by each decision-level cache (next tests, recommendation, default threshold sweep; least
-#: recently used dropped; 0: none). They are keyed by the probability estimate and the decision context: a risk
-#: model of categorical terms gives few distinct pre-test probabilities (the bundled one at most 48), so
-#: patients share entries. About 65 KB per pattern over the three caches: 16 MB at most with 256.
-#: A bad :data:`RESULT_CACHE_ENV` leaves the default in place with a warning (the size changes no result, only
-#: speed and memory); the ``imln`` command refuses to start with this message instead.
+#: Results kept by each result cache (post-test result, recommendation, default threshold sweep, next tests;
+#: least recently used dropped; 0: none). They are keyed by the probability estimate and the decision context: a
+#: risk model of categorical terms gives few distinct pre-test probabilities (the bundled one at most 48), so
+#: patients share entries. About 65 KB per pattern over the decision caches: 16 MB at most with 256.
+RESULT_CACHE_SIZE = DEFAULT_RESULT_CACHE_SIZE
+#: Why :data:`RESULT_CACHE_ENV` was not used, if it was bad: the default stays, with a warning (the size changes
+#: no result, only speed and memory); the ``imln`` command refuses to start with this message instead.
 RESULT_CACHE_PROBLEM: str | None = None
 try:
     RESULT_CACHE_SIZE = result_cache_size(os.environ.get(RESULT_CACHE_ENV))
 except ValueError as _exc:
-    RESULT_CACHE_SIZE, RESULT_CACHE_PROBLEM = DEFAULT_RESULT_CACHE_SIZE, str(_exc)
+    RESULT_CACHE_PROBLEM = str(_exc)
     warnings.warn(f"{_exc}; using {DEFAULT_RESULT_CACHE_SIZE}", RuntimeWarning, stacklevel=2)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from imln.api._cli import app
@@ -38,7 +39,30 @@ def test_report_unknown_suffix(tmp_path):
     assert result.exit_code == 2 and ".pdf or .html" in result.output
 
 
-def test_serve_defaults_to_loopback_and_sqlite(monkeypatch, tmp_path):
+def test_serve_refuses_an_unknown_log_level_naming_the_option(monkeypatch):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("must not start"))
+    result = runner.invoke(app, ["serve", "--log-level", "loud"])
+    assert result.exit_code == 2
+    assert "--log-level must be one of critical, error, warning, info, debug, trace; got 'loud'" in result.output
+
+
+@pytest.fixture
+def restore_serve_environment(monkeypatch):
+    """``serve`` sets the imln loggers' level, and IMLN_LOG_LEVEL and IMLN_OPEN_COMPUTE for its workers: undo
+    them afterwards, so later tests see neither."""
+    import logging
+
+    monkeypatch.delenv("IMLN_LOG_LEVEL", raising=False)
+    monkeypatch.delenv("IMLN_OPEN_COMPUTE", raising=False)
+    logger = logging.getLogger("imln")
+    level = logger.level
+    yield
+    logger.setLevel(level)
+
+
+def test_serve_defaults_to_loopback_and_sqlite(monkeypatch, tmp_path, restore_serve_environment):
     calls = {}
 
     def fake_run(target, **kwargs):

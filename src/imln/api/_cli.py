@@ -9,7 +9,6 @@ In ``imln/cli.py``::
 
 from __future__ import annotations
 
-import logging
 import secrets
 import sys
 from enum import StrEnum
@@ -47,7 +46,12 @@ def serve_command(
     import os
 
     from imln.api import Settings
+    from imln.api._serve import LOG_LEVEL_ENV, LOG_LEVELS, set_log_level
     from imln.api._workers import run_workers
+
+    if log_level.strip().upper() not in LOG_LEVELS:
+        _err(f"error: --log-level must be one of {', '.join(x.lower() for x in LOG_LEVELS)}; got {log_level!r}")
+        raise typer.Exit(2)
 
     if database_url:
         os.environ["IMLN_DATABASE_URL"] = database_url
@@ -64,8 +68,8 @@ def serve_command(
     url = settings.database_url or default_database_url()
     os.environ.setdefault("IMLN_DATABASE_URL", url)
     _err(f"imln: web page http://{host}:{port}/ · API http://{host}:{port}/api/v1 · storage {url.split('@')[-1]}")
-    logging.getLogger("imln").setLevel("DEBUG" if log_level.lower() == "trace" else log_level.upper())
-    os.environ["IMLN_LOG_LEVEL"] = log_level.upper()  # the workers' imln loggers (imln.api._serve.make_app)
+    set_log_level(log_level)
+    os.environ[LOG_LEVEL_ENV] = log_level.upper()  # the workers' imln loggers (imln.api._serve.make_app)
     # workers > 1: one SO_REUSEPORT socket per worker (Linux), so keep-alive connections spread
     # over the workers instead of piling up in whichever accepts first (see imln.api._workers).
     code = run_workers("imln.api._serve:make_app", factory=True, host=host, port=port, workers=workers,

@@ -15,10 +15,16 @@ LOG_LEVEL_ENV = "IMLN_LOG_LEVEL"
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "TRACE")
 
 
+def set_log_level(level: str) -> None:
+    """Set the ``imln`` loggers to one of uvicorn's log levels (``trace``: everything, as DEBUG)."""
+    level = level.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"{LOG_LEVEL_ENV} must be one of {', '.join(LOG_LEVELS)}; got {level!r}")
+    logging.getLogger("imln").setLevel("DEBUG" if level == "TRACE" else level)
+
+
 def make_app() -> FastAPI:
-    level = os.environ.get(LOG_LEVEL_ENV, "").strip().upper()
-    if level:
-        if level not in LOG_LEVELS:
-            raise ValueError(f"{LOG_LEVEL_ENV} must be one of {', '.join(LOG_LEVELS)}; got {level!r}")
-        logging.getLogger("imln").setLevel("DEBUG" if level == "TRACE" else level)  # uvicorn's trace: all
+    level = os.environ.get(LOG_LEVEL_ENV, "")
+    if level.strip():
+        set_log_level(level)
     return create_app(Settings())
