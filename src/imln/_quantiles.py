@@ -48,7 +48,6 @@ def order_positions(n: int, qs: Sequence[float]) -> tuple[np.ndarray, np.ndarray
     return previous.astype(np.intp) % n, following.astype(np.intp) % n, gamma
 
 
-
 def quantiles(draws: np.ndarray, qs: Sequence[float]) -> np.ndarray:
     """``numpy.quantile(draws, qs, axis=-1)``, moved to the last axis: shape ``draws.shape[:-1] + (len(qs),)``.
 

@@ -32,7 +32,7 @@ share's Monte Carlo standard error is at most 0.5/√n_draws.
 
 The result is a pure function of the probability estimate, the tests' accuracy
 posteriors, which tests are done, the decision context and the thresholds, so
-it is cached (:data:`CACHE_SIZE` results): a risk model of categorical terms
+it is cached (:data:`imln._cache.RESULT_CACHE_SIZE` results): a risk model of categorical terms
 gives few distinct pre-test probabilities (the bundled one at most 48), and
 patients who share one, and the context, share the whole analysis. A cached
 result is the very object returned before (frozen models: do not mutate its
@@ -75,9 +75,6 @@ from imln.imaging import AccuracyPosterior
 __all__ = ["NextTest", "NextTests", "ResultOutcome", "next_tests"]
 
 QUANTILES = (0.025, 0.25, 0.5, 0.75, 0.975)
-
-#: Results kept (:data:`imln._cache.RESULT_CACHE_SIZE`): about 20 KB each with three tests, 5 MB in all.
-CACHE_SIZE = RESULT_CACHE_SIZE
 
 METHOD = (
     "preposterior analysis: P(+) = p·sens + (1 − p)(1 − spec); post(+) = p·sens/P(+); post(−) = p(1 − sens)/(1 − P(+)); "
@@ -222,7 +219,7 @@ def next_tests(
     return _next_tests(probability, modalities, tests_accuracy, done_set, context, Same(thresholds), n_draws, seed)
 
 
-@lru_cache(maxsize=CACHE_SIZE)
+@lru_cache(maxsize=RESULT_CACHE_SIZE)  # about 20 KB per result with three tests
 def _next_tests(probability: ProbabilityEstimate, modalities: tuple[str, ...],
                 tests_accuracy: tuple[tuple[str, AccuracyPosterior | None], ...], done_set: frozenset[str],
                 context: DecisionContext, thresholds_key: Same, n_draws: int, seed: int) -> NextTests:

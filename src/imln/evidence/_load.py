@@ -179,14 +179,15 @@ def _load(data_dir: Path) -> EvidenceBase:
         if not path.is_file():
             raise EvidenceError(f"manifest.yaml lists {name}, which does not exist")
         paths.append(path)
-    return _parsed(data_dir.resolve(), _digest(paths), tuple(paths), tuple(manifest["record_files"]))
+    return _parsed(data_dir.resolve(), _digest(paths), tuple(paths), tuple(manifest["record_files"]),
+                   str(manifest["version"]))
 
 
 @lru_cache(maxsize=_LOADED_SIZE)
-def _parsed(data_dir: Path, digest: str, paths: tuple[Path, ...], names: tuple[str, ...]) -> EvidenceBase:
+def _parsed(data_dir: Path, digest: str, paths: tuple[Path, ...], names: tuple[str, ...], version: str
+            ) -> EvidenceBase:
     """The evidence base of these files (manifest, references, then the record files ``names``), whose content
-    has ``digest``: cached on it."""
-    manifest = _read_yaml(paths[0])
+    has ``digest``: cached on it. ``version`` is the manifest's, already read."""
     references = _parse_references(paths[1])
     records: list[EvidenceRecord] = []
     files: dict[str, str] = {}
@@ -197,7 +198,7 @@ def _parsed(data_dir: Path, digest: str, paths: tuple[Path, ...], names: tuple[s
             files[record.id] = name
             records.append(record)
     return EvidenceBase(
-        version=str(manifest["version"]),
+        version=version,
         digest=digest,
         records=tuple(records),
         references=references,
