@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "DerivationFormula",
+    "Indication",
+    "IndicationCriteria",
     "EvidenceRecord",
     "EvidenceValue",
     "Kind",
@@ -59,6 +61,7 @@ class Kind(StrEnum):
     dose_response = "dose_response"
     descriptive = "descriptive"
     model_performance = "model_performance"
+    indication = "indication"
 
 
 class Obtained(StrEnum):
@@ -67,6 +70,7 @@ class Obtained(StrEnum):
     primary = "primary"  # read in the primary source (abstract or full text)
     quoted_by_review = "quoted_by_review"  # printed in a secondary source
     derived = "derived"  # computed by us from other records (formula given)
+    secondary = "secondary"  # read in a secondary source quoting the primary (primary_citation names it)
 
 
 class Level(StrEnum):
@@ -214,6 +218,70 @@ class DerivationFormula(BaseModel):
         return v
 
 
+
+DecisionSetting = Literal["diagnosis", "after_nac", "after_surgery", "follow_up"]
+TumourSide = Literal["medial", "central", "lateral", "boundary"]
+
+
+class IndicationCriteria(BaseModel):
+    """Who an indication applies to: every field given must hold (AND); ``any_of`` holds when one branch does.
+
+    Fields name patient facts in imln's schema vocabulary. A fact the patient record lacks makes the
+    criterion *unknown*, never false (see :mod:`imln.decision._indications`). Every number here must
+    be printed in the record's ``quote`` (the audit checks it).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    settings: list[DecisionSetting] | None = Field(default=None, description="Decision points it applies at.")
+    nac: bool | None = Field(default=None, description="Neoadjuvant chemotherapy given (true) or not (false).")
+    clinical_n: list[str] | None = Field(default=None, description="Pre-treatment clinical N categories, any of.")
+    pathological_n: list[str] | None = Field(
+        default=None, description="Pathological N categories (ypN after NAC), any of, e.g. pN0, pN1a."
+    )
+    positive_axillary_nodes_min: int | None = Field(default=None, ge=0)
+    positive_axillary_nodes_max: int | None = Field(default=None, ge=0)
+    examined_axillary_nodes_below: int | None = Field(default=None, ge=1)
+    location: list[TumourSide] | None = None
+    tumor_size_mm_min: float | None = Field(default=None, gt=0, description="At least this size (mm).")
+    tumor_size_mm_below: float | None = Field(default=None, gt=0, description="Smaller than this (mm).")
+    grade_min: int | None = Field(default=None, ge=1, le=3)
+    er_status: Literal["positive", "negative"] | None = None
+    lvi: bool | None = None
+    age_years_below: int | None = Field(default=None, ge=18)
+    imn_involved: bool | None = Field(
+        default=None,
+        description="Internal mammary disease detected clinically (cN2b/cN3b), on imaging or on pathology.",
+    )
+    any_of: list[IndicationCriteria] | None = None
+
+    def numbers(self) -> list[float]:
+        """Every number in the criteria (nested too), for the audit's check against the quote."""
+        out: list[float] = []
+        for name in ("positive_axillary_nodes_min", "positive_axillary_nodes_max", "examined_axillary_nodes_below",
+                     "tumor_size_mm_min", "tumor_size_mm_below", "grade_min", "age_years_below"):
+            v = getattr(self, name)
+            if v is not None:
+                out.append(float(v))
+        for branch in self.any_of or []:
+            out.extend(branch.numbers())
+        return out
+
+
+class Indication(BaseModel):
+    """A guideline statement or a trial's eligibility about irradiating the internal mammary nodes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: Literal["imn_radiotherapy", "no_imn_radiotherapy", "tissue_diagnosis"]
+    strength: Literal["recommended", "consider", "not_recommended", "eligible"] = Field(
+        description="recommended/consider/not_recommended for guidelines; eligible for a trial's entry criteria."
+    )
+    source_type: Literal["guideline", "consensus", "trial_eligibility", "trial_result"]
+    applies_when: IndicationCriteria
+    quote: str = Field(min_length=10, description="The statement as read (verbatim where the source was read).")
+    label: str = Field(min_length=3, description="Short name shown to clinicians, e.g. 'EORTC 22922 eligibility'.")
+
 RecordId = Annotated[str, Field(pattern=_RECORD_ID, min_length=3, max_length=120)]
 
 #: Values each kind must carry (at least one of each tuple).
@@ -226,6 +294,7 @@ REQUIRED_VALUES: dict[Kind, tuple[tuple[str, ...], ...]] = {
     Kind.dose_response: (("excess_relative_risk_per_gy",),),
     Kind.descriptive: (),
     Kind.model_performance: (("c_index", "auc", "false_negative_rate"),),
+    Kind.indication: (),
 }
 
 
@@ -264,12 +333,17 @@ class EvidenceRecord(BaseModel):
     factor: str | None = Field(default=None, description="Risk factor, for associations and effects.")
     direction: Literal["increases", "decreases", "no_effect"] | None = None
     values: dict[str, EvidenceValue] = Field(default_factory=dict)
+    indication: Indication | None = Field(default=None, description="For kind 'indication' only.")
     caveats: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent_fields(self) -> EvidenceRecord:
         if self.obtained is Obtained.derived and not (self.derivation and self.derived_from):
             raise ValueError("a derived record needs 'derivation' (the method) and 'derived_from' (record ids)")
+        if (self.kind is Kind.indication) != (self.indication is not None):
+            raise ValueError("a record has 'indication' exactly when its kind is 'indication'")
+        if self.obtained is Obtained.secondary and not self.primary_citation:
+            raise ValueError("a record read in a secondary source needs 'primary_citation' (the source it quotes)")
         if self.obtained is Obtained.quoted_by_review and not self.review_ref:
             raise ValueError("a record quoted by the review needs 'review_ref' (its reference number)")
         if self.kind is Kind.diagnostic_accuracy and self.modality is None:
