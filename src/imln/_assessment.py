@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from imln import __version__
 from imln._cache import Same
+from imln._inputs import UnusedInput, unused_inputs
 from imln.evidence import EvidenceBase, load_evidence
 from imln.evidence import AuditReport, audit_evidence
 from imln.decision import DecisionAssessment, ProbabilityEstimate, assess_decision
@@ -58,6 +59,9 @@ class Assessment(BaseModel):
     risk: RiskPrediction | None = None
     imaging: ImagingAssessment | None = None
     decision: DecisionAssessment | None = None
+    unused_inputs: list[UnusedInput] = Field(
+        default_factory=list, description="Fields given that no layer read for this patient, each with the reason."
+    )
     notes: list[str] = Field(default_factory=list)
 
 
@@ -105,12 +109,14 @@ def assess(
     if patient.findings:
         prior = _pretest_for_imaging(diagnosis_risk, pretest, notes)
         imaging = assess_imaging(patient, prior, evidence=evidence, audit=audit)
+    probability, covered = _decision_probability(patient, imaging, evidence, notes)
     decision = assess_decision(
         patient,
         diagnosis_risk,
-        _decision_probability(patient, imaging, evidence, notes),
+        probability,
         _accuracy_of_untried_tests(patient, evidence, audit),
         evidence=evidence,
+        unquantified_positive=_unquantified_positive(patient, imaging, covered),
     )
     return Assessment(
         imln_version=__version__,
@@ -122,6 +128,7 @@ def assess(
         risk=risk,
         imaging=imaging,
         decision=decision,
+        unused_inputs=unused_inputs(patient, risk, evidence),
         notes=[
             *notes,
             "Decision support, not a medical device: every figure shown carries its source.",
@@ -170,36 +177,67 @@ def _pretest_for_imaging(
 #: The published estimate for an IMLN seen on MRI after implant reconstruction (Sutton et al.).
 IMPLANT_MRI_PPV_RECORD = "sutton-implant-mri-ppv"
 
+#: Modalities whose positive result is a node (lymphoscintigraphy and SPECT/CT map drainage instead).
+_NODE_IMAGING = {"us", "ct", "mri", "pet_ct", "pet_mri"}
+
+
+def _positive_calls(imaging: ImagingAssessment | None) -> dict[int, str]:
+    """Index → modality of the ipsilateral (or side unknown) node-imaging findings called positive."""
+    if imaging is None:
+        return {}
+    return {f.index: f.modality.value for f in imaging.findings
+            if f.result == "positive" and f.side != "contralateral" and f.modality.value in _NODE_IMAGING}
+
 
 def _decision_probability(
     patient: Patient, imaging: ImagingAssessment | None, evidence: EvidenceBase, notes: list[str]
-) -> ProbabilityEstimate | None:
-    """The probability the decision starts from when it is not the pre-test model's.
+) -> tuple[ProbabilityEstimate | None, set[int]]:
+    """The probability the decision starts from when it is not the pre-test model's, and the findings it covers.
 
-    The imaging post-test probability when there is one. At follow-up the pre-test model
-    (metastasis at diagnosis) does not apply; an MRI-seen IMLN after implant reconstruction
-    takes the published positive predictive value for exactly that finding.
+    The imaging post-test probability when there is one (covering the findings it applied). At
+    follow-up the pre-test model (metastasis at diagnosis) does not apply; an IMLN seen on MRI after
+    implant reconstruction takes the published positive predictive value for exactly that finding —
+    only when no other modality shows a positive node and the MRI node itself was not called positive
+    (by the reader or by the criteria engine): the published figure averages over all MRI-visible
+    nodes in that population and says nothing of a node with malignant features.
     """
     post = imaging.posttest if imaging is not None else None
     if post is not None:
-        return ProbabilityEstimate(point=post.point, lower=post.lower, upper=post.upper,
-                                   source=f"post-test probability ({post.method}, seed {post.seed})")
+        return (ProbabilityEstimate(point=post.point, lower=post.lower, upper=post.upper,
+                                    source=f"post-test probability ({post.method}, seed {post.seed})"),
+                set(post.findings_applied))
     if patient.setting.value != "follow_up":
-        return None
-    mri_seen = any(f.modality is Modality.mri and (f.side is None or f.side.value != "contralateral")
-                   for f in patient.findings)
+        return None, set()
+    mri_seen = [i for i, f in enumerate(patient.findings)
+                if f.modality is Modality.mri and (f.side is None or f.side.value != "contralateral")
+                and not (f.result is not None and f.result.value == "negative") and f.node_count != 0]
+    positives = _positive_calls(imaging)
     if patient.implant_reconstruction and mri_seen:
-        value = evidence.get(IMPLANT_MRI_PPV_RECORD).values["proportion"]
-        lower, upper = value.ci_numbers or (value.number, value.number)
-        notes.append(
-            f"At follow-up the pre-test model does not apply; the decision uses the published positive "
-            f"predictive value of an IMLN seen on MRI after implant reconstruction, {value.printed} "
-            f"(95% CI {lower:g}–{upper:g}; evidence record {IMPLANT_MRI_PPV_RECORD})."
-        )
-        return ProbabilityEstimate(point=value.number, lower=lower, upper=upper,
-                                   source=f"positive predictive value ({IMPLANT_MRI_PPV_RECORD})")
+        if positives:
+            which = ", ".join(f"findings[{i}] ({m})" for i, m in sorted(positives.items()))
+            notes.append(
+                f"The published positive predictive value of an IMLN seen on MRI after implant reconstruction "
+                f"({IMPLANT_MRI_PPV_RECORD}) does not apply: {which} called positive. It describes MRI-visible "
+                "nodes in general, not a node with malignant features or one positive on another modality."
+            )
+        else:
+            value = evidence.get(IMPLANT_MRI_PPV_RECORD).values["proportion"]
+            lower, upper = value.ci_numbers or (value.number, value.number)
+            notes.append(
+                f"At follow-up the pre-test model does not apply; the decision uses the published positive "
+                f"predictive value of an IMLN seen on MRI after implant reconstruction, {value.printed} "
+                f"(95% CI {lower:g}–{upper:g}; evidence record {IMPLANT_MRI_PPV_RECORD})."
+            )
+            return (ProbabilityEstimate(point=value.number, lower=lower, upper=upper,
+                                        source=f"positive predictive value ({IMPLANT_MRI_PPV_RECORD})"),
+                    set(mri_seen))
     notes.append("At follow-up the pre-test model does not apply and no sourced probability fits the findings.")
-    return None
+    return None, set()
+
+
+def _unquantified_positive(patient: Patient, imaging: ImagingAssessment | None, covered: set[int]) -> list[str]:
+    """Modalities of positive node findings that the probability does not cover (never silently dropped)."""
+    return [m for i, m in sorted(_positive_calls(imaging).items()) if i not in covered]
 
 
 def _accuracy_of_untried_tests(patient: Patient, evidence: EvidenceBase, audit: AuditReport) -> dict[str, Any]:

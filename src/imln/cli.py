@@ -192,6 +192,14 @@ def _render_assessment(a: Assessment, source: Path) -> None:
         _render_imaging(a.imaging)
     if a.decision is not None:
         _render_decision(a.decision)
+    if a.unused_inputs:
+        t = Table(title="Entered but not used, and why")
+        t.add_column("field")
+        t.add_column("value")
+        t.add_column("why not used", overflow="fold")
+        for u in a.unused_inputs:
+            t.add_row(u.field, escape(_fmt(u.value)), escape(u.reason))
+        out.print(t)
 
     if a.evidence_on_file:
         t = Table(title="Accuracy evidence on file for these modalities")
@@ -295,7 +303,26 @@ def _quantity(q: object) -> str:
     return f"{q.point:+.2f} ({q.lower:+.2f} to {q.upper:+.2f}) {q.unit}"
 
 
+def _render_indication(d: DecisionAssessment) -> None:
+    ind = d.indication
+    if ind is None:
+        return
+    body = Table.grid(padding=(0, 2))
+    body.add_row("[dim]basis[/]", escape(ind.summary))
+    for m in ind.applies:
+        body.add_row("[dim]applies[/]", escape(f"{m.label}: \"{m.quote}\" [{m.citation}, {m.location}]"))
+    for m in ind.undetermined:
+        if m.source_type in ("guideline", "consensus"):
+            body.add_row("[yellow]open[/]", escape(f"{m.label} — needs {', '.join(m.missing) or 'more data'}"))
+    for m in ind.not_met_trials:
+        body.add_row("[dim]not eligible[/]", escape(f"{m.label} [{m.citation}]"))
+    for w in ind.would_change:
+        body.add_row("[dim]would change[/]", escape(w))
+    out.print(Panel(body, title="Indication: guideline and trial basis", expand=False))
+
+
 def _render_decision(d: DecisionAssessment) -> None:
+    _render_indication(d)
     r = d.recommendation
     body = Table.grid(padding=(0, 2))
     if r is not None:

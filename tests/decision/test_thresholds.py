@@ -23,7 +23,7 @@ class TestBundled:
     def test_defaults(self, thresholds):
         assert (thresholds.omit_below, thresholds.radiotherapy_at, thresholds.follow_up_work_up_at) == (0.10, 0.25, 0.10)
         assert thresholds.rules["tissue_first_with_visible_node_in"].value == ["diagnosis"]
-        assert thresholds.rules["after_surgery_band_action"].value == "imn_radiotherapy"
+        assert thresholds.rules["after_surgery_band_action"].value == "omit_imn_directed_treatment"
         assert len(thresholds.digest) == 64 and thresholds.source == "bundled"
 
 

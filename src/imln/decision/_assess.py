@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from imln.decision._classes import LABELS, classify, decision_context
+from imln.decision._indications import IndicationAssessment, assess_indications
 from imln.decision._next_tests import NextTests, next_tests
 from imln.decision._post_treatment import PostTreatmentContext, post_treatment_context
 from imln.decision._probability import ProbabilityEstimate
@@ -50,6 +51,10 @@ class DecisionAssessment(BaseModel):
         description="What besides the probability decided the class: setting, visible node (and on which "
         "modalities), post-treatment finding, NAC, implant reconstruction, prior IMN radiotherapy."
     )
+    indication: IndicationAssessment | None = Field(
+        None, description="The guideline and trial basis: which indications apply, which a missing fact leaves "
+        "open, which trials the patient would not have been eligible for, and what would change it."
+    )
     recommendation: Recommendation | None
     next_tests: NextTests | None
     rt_balance: RTBalance | None
@@ -89,6 +94,7 @@ def assess_decision(
     sensitivity: bool = True,
     n_draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
+    unquantified_positive: Iterable[str] = (),
 ) -> DecisionAssessment:
     """The decision section for ``patient``; never raises for missing or incomplete patient data.
 
@@ -101,15 +107,25 @@ def assess_decision(
       ``available_modalities`` defaults to its keys; modalities already in the
       patient's findings are listed as done.
 
+    ``unquantified_positive`` names the modalities of positive findings that no
+    accuracy record or published predictive value quantified: they never lower the
+    recommendation below tissue diagnosis (work-up at follow-up).
+
+    When only a range of probabilities is known (a predictor missing), or none at
+    all, a recommendation is still given when every probability in the range (0–1
+    when none is known) gives the same class: it is robust to what is missing.
+
     What cannot be computed is ``None`` (or ``status='not_computable'`` for the RT
     balance) with the reason in ``notes``.
     """
     evidence = evidence if evidence is not None else load_evidence()
     thresholds = thresholds or default_thresholds()
     notes: list[str] = []
-    ctx = decision_context(patient)
+    ctx = decision_context(patient, evidence).with_unquantified(unquantified_positive)
+    indication = assess_indications(patient, evidence)
 
     probability: ProbabilityEstimate | None = None
+    robust_range: tuple[float, float] | None = None
     basis: Literal["posttest", "pretest", "none"] = "none"
     if posttest is not None:
         try:
@@ -124,12 +140,24 @@ def assess_decision(
             lo, hi = pretest.probability_range
             at = {classify(x, ctx, thresholds) for x in (lo, hi)}
             missing = ", ".join(getattr(pretest, "missing", []) or []) or "a predictor"
-            notes.append(
-                f"No recommendation: the pre-test probability is a range ({lo:.3g}–{hi:.3g}) because {missing} is "
-                f"unknown; across it the recommendation would be {' or '.join(sorted(LABELS[c] for c in at))}. "
-                f"Give {missing} for a single probability."
-            )
-    if probability is None and not notes:
+            if len(at) == 1:
+                robust_range = (float(lo), float(hi))
+                notes.append(
+                    f"The pre-test probability is a range ({lo:.3g}–{hi:.3g}) because {missing} is unknown; every "
+                    f"value in it gives {LABELS[at.pop()]}, so the recommendation is robust to the missing field."
+                )
+            else:
+                notes.append(
+                    f"No recommendation: the pre-test probability is a range ({lo:.3g}–{hi:.3g}) because {missing} "
+                    f"is unknown; across it the recommendation would be "
+                    f"{' or '.join(sorted(LABELS[c] for c in at))}. Give {missing} for a single probability."
+                )
+    if probability is None and robust_range is None and classify(0.0, ctx, thresholds) == classify(1.0, ctx,
+                                                                                                    thresholds):
+        robust_range = (0.0, 1.0)
+        notes.append(f"No probability is known, but in this situation every probability gives "
+                     f"{LABELS[classify(0.0, ctx, thresholds)]}: the recommendation does not depend on it.")
+    if probability is None and robust_range is None and not notes:
         notes.append("No recommendation: neither a pre-test nor a post-test probability was given.")
 
     recommendation = None
@@ -138,6 +166,9 @@ def assess_decision(
         recommendation = recommend(probability, patient, thresholds=thresholds, evidence=evidence, context=ctx)
         if sensitivity:
             sweep = threshold_sensitivity(probability, ctx, thresholds)
+    elif robust_range is not None:
+        recommendation = recommend(None, patient, thresholds=thresholds, evidence=evidence, context=ctx,
+                                   probability_range=robust_range)
 
     tests = None
     if probability is not None and accuracy:
@@ -172,6 +203,7 @@ def assess_decision(
         probability=probability,
         probability_basis=basis,
         context=asdict(ctx),
+        indication=indication,
         recommendation=recommendation,
         next_tests=tests,
         rt_balance=balance,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
@@ -94,6 +95,16 @@ class DecisionContext:
     nac: bool = False
     implant_reconstruction: bool = False
     prior_imn_radiotherapy: bool = False
+    indication_group: str = "undetermined"
+    indication_records: tuple[str, ...] = ()
+    im_tissue: str | None = None
+    surgery_done: bool = False
+    unquantified_positive: tuple[str, ...] = ()
+
+    @property
+    def node_to_biopsy(self) -> bool:
+        """A visible node not yet resolved by tissue (a negative biopsy or IM-SLNB resolves it)."""
+        return self.visible_node and self.im_tissue not in ("negative", "positive")
 
     def after_result(self, modality: str, result: str) -> DecisionContext:
         """The context after a new imaging result (a positive node-imaging result is a visible node)."""
@@ -103,6 +114,10 @@ class DecisionContext:
         if modality in NODE_IMAGING:
             ctx = replace(ctx, visible_node=True, visible_node_modalities=(*ctx.visible_node_modalities, modality))
         return ctx
+
+    def with_unquantified(self, modalities: Iterable[str]) -> DecisionContext:
+        """The context knowing which positive findings no accuracy record could quantify."""
+        return replace(self, unquantified_positive=tuple(dict.fromkeys(modalities)))
 
     @property
     def im_sentinel_setting(self) -> str:
@@ -125,15 +140,21 @@ def _finding_call(finding: object, evidence_setting: str | None) -> tuple[bool, 
     return engine.result == "positive", f"imaging criteria engine ({rules})"
 
 
-def decision_context(patient: object) -> DecisionContext:
+def decision_context(patient: object, evidence: object | None = None) -> DecisionContext:
     """Read the decision context from a :class:`~imln.schema.Patient`.
 
     * a *visible node*: an ipsilateral (or side unknown) finding of a node-imaging
       modality (US, CT, MRI, PET/CT, PET/MRI) called positive — by the reader, or
       by the imaging criteria engine when only measurements are given;
     * a *post-treatment finding* (for ``follow_up``): any finding that is not
-      called negative and does not report zero nodes.
+      called negative and does not report zero nodes;
+    * the *indication group* from the guideline and trial records of ``evidence``
+      (default: the bundled evidence; :func:`~imln.decision.assess_indications`);
+    * the IM node tissue result, and whether breast surgery is done (after surgery,
+      or after NAC with the pathological N category or axillary count known).
     """
+    from imln.decision._indications import assess_indications
+    from imln.evidence import load_evidence
     from imln.imaging import evidence_setting
 
     setting = patient.setting.value  # type: ignore[attr-defined]
@@ -153,8 +174,17 @@ def decision_context(patient: object) -> DecisionContext:
             if positive:
                 visible.append(modality)
                 basis.append(f"findings[{i}] ({modality}): positive, {how}")
+    tissue = getattr(patient, "im_node_tissue", None)
+    surgery_done = setting == "after_surgery" or (
+        setting == "after_nac" and (getattr(patient, "pathological_n_stage", None) is not None
+                                    or getattr(patient, "positive_axillary_nodes", None) is not None))
+    indications = assess_indications(patient, evidence if evidence is not None else load_evidence())
     return DecisionContext(
         setting=setting,
+        indication_group=indications.group,
+        indication_records=tuple(m.record_id for m in indications.applies),
+        im_tissue=tissue.result.value if tissue is not None else None,
+        surgery_done=surgery_done,
         visible_node=bool(visible),
         visible_node_modalities=tuple(dict.fromkeys(visible)),
         visible_node_basis=tuple(basis),
@@ -202,24 +232,46 @@ def _class_steps(ctx: DecisionContext, thresholds_key: Same) -> Steps:
     thresholds: ThresholdSet = thresholds_key.obj  # type: ignore[assignment]
     C = RecommendationClass
     if ctx.setting == "follow_up":
+        if ctx.im_tissue == "positive":  # a biopsy-proven IMN recurrence: restage before treating
+            return Steps((), (), (C.full_work_up,))
         if not ctx.finding_present:
             return Steps((), (), (C.omit,))
+        if ctx.unquantified_positive:  # a positive finding no sourced probability covers is never dismissed
+            return Steps((), (), (C.full_work_up,))
         return Steps((thresholds.follow_up_work_up_at,), ("follow_up_work_up_at",),
                      (C.short_interval_follow_up, C.full_work_up))
+    # established internal mammary disease, or a guideline recommendation: the probability does not decide
+    if ctx.indication_group == "imn_disease" or ctx.im_tissue == "positive":
+        return Steps((), (), (C.imn_radiotherapy,))
+    if ctx.indication_group == "recommended":
+        return Steps((), (), (C.imn_radiotherapy,))
     low, high = thresholds.omit_below, thresholds.radiotherapy_at
-    tissue_first = thresholds.rules["tissue_first_with_visible_node_in"].value
-    if ctx.visible_node and ctx.setting in tissue_first:
-        return Steps((low,), ("omit_below",), (C.omit, C.image_guided_biopsy))
-    if ctx.visible_node:
-        tissue = C.image_guided_biopsy
-    elif ctx.setting in ("diagnosis", "after_nac"):
-        tissue = C.im_sentinel_biopsy
-    else:  # after surgery, nothing to biopsy
+    if ctx.node_to_biopsy:
+        # a positive node on imaging: tissue first where the rule says so, else biopsy up to radiotherapy_at;
+        # a positive finding that no accuracy record quantifies is never dismissed as improbable
+        tissue_first = ctx.setting in thresholds.rules["tissue_first_with_visible_node_in"].value
+        first = C.image_guided_biopsy if ctx.unquantified_positive else C.omit
+        steps = [(low, "omit_below", C.image_guided_biopsy)]
+        if not tissue_first:
+            steps.append((high, "radiotherapy_at", C.imn_radiotherapy))
+        return _merged(first, steps)
+    if ctx.im_tissue == "negative" or ctx.indication_group == "not_indicated":
+        return Steps((), (), (C.omit,))
+    # 'consider' or 'undetermined': the probability decides
+    if not ctx.surgery_done and ctx.setting in ("diagnosis", "after_nac"):
+        tissue = C.im_sentinel_biopsy  # done at the breast operation
+    else:  # surgery done, nothing to biopsy
         tissue = C(thresholds.rules["after_surgery_band_action"].value)
-    steps = [(low, "omit_below", tissue), (high, "radiotherapy_at", C.imn_radiotherapy)]
-    breakpoints, names, classes = [], [], [C.omit]
+    return _merged(C.omit, [(low, "omit_below", tissue), (high, "radiotherapy_at", C.imn_radiotherapy)])
+
+
+def _merged(first: RecommendationClass, steps: list[tuple[float, str, RecommendationClass]]) -> Steps:
+    """Steps from a first class and (breakpoint, name, class) triples, equal neighbours merged."""
+    breakpoints: list[float] = []
+    names: list[str] = []
+    classes = [first]
     for value, name, cls in steps:
-        if cls == classes[-1]:  # merge equal neighbours: no real breakpoint
+        if cls == classes[-1]:  # no real breakpoint
             continue
         breakpoints.append(value)
         names.append(name)

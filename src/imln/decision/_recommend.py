@@ -113,7 +113,17 @@ class Recommendation(BaseModel):
     label: str
     intensity: int = Field(description="Order toward more IMN-directed intervention (see INTENSITY).")
     setting: str
-    probability: ProbabilityEstimate
+    probability: ProbabilityEstimate | None = Field(
+        description="The probability decided on; None when only a range is known and every value of it gives "
+        "this recommendation (see probability_range)."
+    )
+    probability_range: tuple[float, float] | None = Field(
+        None, description="The range of possible probabilities when a predictor is unknown."
+    )
+    indication_group: str = Field(
+        "undetermined", description="imn_disease, recommended, consider, not_indicated or undetermined "
+        "(imln.decision.assess_indications)."
+    )
     uncertain: bool = Field(description="True when the interval straddles a threshold that changes the class.")
     uncertainty: str
     class_at_lower: RecommendationClass
@@ -212,8 +222,49 @@ def _position_statement(prob: ProbabilityEstimate, ctx: DecisionContext, thresho
         figs.append(_tf(thresholds, name, "above"))
         parts.append(f"below {{above}} ({name}, basis {thresholds.thresholds[name].basis})")
     if not parts:
-        return statement("threshold", f"No threshold applies in this situation, which gives: {LABELS[cls]}.")
+        return statement("threshold", f"No probability threshold applies in this situation "
+                         f"({_GROUP_TEXT.get(ctx.indication_group, ctx.indication_group)}), which gives: {LABELS[cls]}.")
     return statement("threshold", f"The point estimate lies {' and '.join(parts)}, which gives: {LABELS[cls]}.", figs)
+
+
+_GROUP_TEXT = {
+    "imn_disease": "internal mammary disease is established, so the involved nodes are treated whatever the "
+                   "probability",
+    "recommended": "a guideline recommends irradiating the internal mammary nodes for this patient, whatever the "
+                   "probability",
+    "consider": "guidelines say to consider irradiating the internal mammary nodes for this patient; the "
+                "probability decides",
+    "not_indicated": "no guideline indication for irradiating the internal mammary nodes applies to this patient",
+    "undetermined": "no guideline indication could be established for this patient (a fact it needs is unknown, "
+                    "or no statement covers her); the probability decides",
+}
+
+
+def _indication_statement(ctx: DecisionContext, evidence: EvidenceBase) -> Statement | None:
+    """The guideline basis in one sentence; the statements themselves, with numbers, are in the indication block."""
+    if ctx.setting == "follow_up":
+        return None
+    text = f"Guideline and trial basis: {_GROUP_TEXT[ctx.indication_group]}."
+    if ctx.im_tissue == "negative":
+        text += " The internal mammary node biopsy was negative, which resolves the imaging finding."
+    elif ctx.im_tissue == "non_diagnostic":
+        text += " The internal mammary node biopsy was non-diagnostic and counts as no tissue result."
+    text += " Which statements apply, with their sources, is in the indication section."
+    return statement("indication", text, records=list(ctx.indication_records),
+                     citations=[evidence.get(r).citation for r in ctx.indication_records],
+                     locations=[evidence.get(r).location for r in ctx.indication_records])
+
+
+def _range_statements(rng: tuple[float, float], ctx: DecisionContext, thresholds: ThresholdSet,
+                      cls: RecommendationClass) -> list[Statement]:
+    lo = input_figure("lo", rng[0], field="probability_range[0]", origin="probability_input", unit="probability")
+    hi = input_figure("hi", rng[1], field="probability_range[1]", origin="probability_input", unit="probability")
+    return [statement(
+        "probability",
+        "Only a range of probabilities is known ({lo} to {hi}), because a predictor is unknown. Every value in the "
+        f"range gives the same recommendation ({LABELS[cls]}), so it is robust to the missing field.",
+        [lo, hi],
+    )]
 
 
 def _uncertainty(prob: ProbabilityEstimate, ctx: DecisionContext, thresholds: ThresholdSet
@@ -471,41 +522,68 @@ def _follow_up_statements(evidence: EvidenceBase, sources: DecisionSources, ctx:
 
 
 def recommend(
-    probability: ProbabilityEstimate,
+    probability: ProbabilityEstimate | None,
     patient: object,
     *,
     thresholds: ThresholdSet | None = None,
     evidence: EvidenceBase | None = None,
     context: DecisionContext | None = None,
+    probability_range: tuple[float, float] | None = None,
 ) -> Recommendation:
     """The recommendation for ``patient`` at ``probability`` of IMLN metastasis.
 
     ``thresholds`` default to the bundled ones (:func:`default_thresholds`);
     ``evidence`` to the bundled evidence base. ``context`` overrides what is read
-    from the patient record (:func:`decision_context`).
+    from the patient record (:func:`decision_context`). Instead of a probability,
+    a ``probability_range`` (a predictor unknown) may be given: a recommendation
+    is made only if every value of the range gives the same class (else ValueError).
     """
-    if not isinstance(probability, ProbabilityEstimate):
-        raise TypeError(f"probability must be a ProbabilityEstimate; got {type(probability).__name__}")
     thresholds = thresholds or default_thresholds()
     evidence = evidence if evidence is not None else load_evidence()
-    ctx = context or decision_context(patient)
-    return _recommend(probability, ctx, Same(thresholds), Same(evidence))
+    ctx = context or decision_context(patient, evidence)
+    if probability is None:
+        if probability_range is None:
+            raise TypeError("give a probability (ProbabilityEstimate) or a probability_range")
+        lo, hi = (float(x) for x in probability_range)
+        if not 0 <= lo <= hi <= 1:
+            raise ValueError(f"probability_range must satisfy 0 ≤ lower ≤ upper ≤ 1; got ({lo:g}, {hi:g})")
+        if classify(lo, ctx, thresholds) != classify(hi, ctx, thresholds):
+            raise ValueError("the recommendation differs across the probability range; give the missing predictor")
+        return _recommend(None, ctx, Same(thresholds), Same(evidence), (lo, hi))
+    if not isinstance(probability, ProbabilityEstimate):
+        raise TypeError(f"probability must be a ProbabilityEstimate; got {type(probability).__name__}")
+    return _recommend(probability, ctx, Same(thresholds), Same(evidence), None)
+
+
+def robust_over_range(lo: float, hi: float, ctx: DecisionContext, thresholds: ThresholdSet) -> bool:
+    """Whether every probability in [lo, hi] gives one class (the classes are a monotone step function)."""
+    return classify(lo, ctx, thresholds) == classify(hi, ctx, thresholds)
 
 
 @lru_cache(maxsize=RESULT_CACHE_SIZE)
-def _recommend(probability: ProbabilityEstimate, ctx: DecisionContext, thresholds_key: Same, evidence_key: Same
-               ) -> Recommendation:
+def _recommend(probability: ProbabilityEstimate | None, ctx: DecisionContext, thresholds_key: Same,
+               evidence_key: Same, probability_range: tuple[float, float] | None = None) -> Recommendation:
     """:func:`recommend` of a decision context: a pure function of these, so cached (the patient record
     matters only through its context; patients sharing a pre-test probability and a context share it)."""
     thresholds: ThresholdSet = thresholds_key.obj  # type: ignore[assignment]
     evidence: EvidenceBase = evidence_key.obj  # type: ignore[assignment]
     sources = checked_sources(evidence)
-    cls = classify(probability.point, ctx, thresholds)
     steps = class_steps(ctx, thresholds)
-    uncertain, straddled, (lo_c, pt_c, hi_c), unc_statement, unc_text = _uncertainty(probability, ctx, thresholds)
-
-    rationale = [_probability_statement(probability), _position_statement(probability, ctx, thresholds, cls),
-                 unc_statement]
+    if probability is None:
+        assert probability_range is not None
+        cls = classify(probability_range[0], ctx, thresholds)
+        uncertain, straddled, (lo_c, pt_c, hi_c) = False, [], (cls, cls, cls)
+        unc_text = "Robust: every value of the probability range gives this recommendation."
+        rationale = _range_statements(probability_range, ctx, thresholds, cls)
+    else:
+        cls = classify(probability.point, ctx, thresholds)
+        uncertain, straddled, (lo_c, pt_c, hi_c), unc_statement, unc_text = _uncertainty(probability, ctx,
+                                                                                         thresholds)
+        rationale = [_probability_statement(probability), _position_statement(probability, ctx, thresholds, cls),
+                     unc_statement]
+    basis = _indication_statement(ctx, evidence)
+    if basis is not None:
+        rationale.insert(0, basis)
     cautions: list[str] = []
     im_sentinel = None
     biopsy = None
@@ -523,7 +601,8 @@ def _recommend(probability: ProbabilityEstimate, ctx: DecisionContext, threshold
         biopsy, extra = _biopsy(evidence, sources, ctx, thresholds)
         rationale += extra
     elif cls is C.imn_radiotherapy:
-        if (ctx.setting == "after_surgery" and not ctx.visible_node
+        if (probability is not None and ctx.surgery_done and not ctx.node_to_biopsy
+                and ctx.indication_group in ("consider", "undetermined")
                 and thresholds.omit_below <= probability.point < thresholds.radiotherapy_at):
             in_band = True
             rule = thresholds.rules["after_surgery_band_action"]
@@ -539,6 +618,15 @@ def _recommend(probability: ProbabilityEstimate, ctx: DecisionContext, threshold
                             "decision, and the evidence base holds no data on it.")
     else:  # follow-up classes
         rationale += _follow_up_statements(evidence, sources, ctx, cls)
+    if ctx.unquantified_positive:
+        names = ", ".join(MODALITY_NAMES.get(m, m) for m in ctx.unquantified_positive)
+        cautions.append(f"A positive {names} finding could not be quantified (no usable accuracy record for its "
+                        "setting), so it did not enter the probability; it is not dismissed: "
+                        + ("it is worked up." if ctx.setting == "follow_up" else
+                           "the recommendation does not fall below tissue diagnosis because of it."))
+    if ctx.im_tissue == "non_diagnostic":
+        cautions.append("The internal mammary node biopsy was non-diagnostic: it neither confirms nor excludes "
+                        "metastasis; repeat sampling may be needed.")
     if ctx.setting != "follow_up" and ctx.finding_present and not ctx.visible_node and cls is not C.omit:
         cautions.append("An internal mammary finding is reported but none is an ipsilateral, imaging-positive node "
                         "on US, CT, MRI, PET/CT or PET/MRI, so image-guided biopsy was not considered.")
@@ -549,6 +637,8 @@ def _recommend(probability: ProbabilityEstimate, ctx: DecisionContext, threshold
         intensity=INTENSITY[cls],
         setting=ctx.setting,
         probability=probability,
+        probability_range=probability_range,
+        indication_group=ctx.indication_group,
         uncertain=uncertain,
         uncertainty=unc_text,
         class_at_lower=lo_c,

@@ -30,6 +30,10 @@ from imln.schema._errors import Conflict, Problem, short_repr
 __all__ = [
     "CardiacContext",
     "ClinicalNStage",
+    "ImNodeTissue",
+    "PathologicalNStage",
+    "TissueMethod",
+    "TissueResult",
     "DopplerFlow",
     "Her2Status",
     "Histology",
@@ -122,6 +126,52 @@ class ClinicalNStage(StrEnum):
     cN3c = "cN3c"
 
 
+class PathologicalNStage(StrEnum):
+    """AJCC 8th edition pathological N category; after NAC the ypN category, written the same way.
+
+    pN1b, pN1c, pN2b and pN3b involve internal mammary nodes (found at sentinel node biopsy or
+    clinically detected).
+    """
+
+    pN0 = "pN0"
+    pN0_itc = "pN0(i+)"
+    pN1mi = "pN1mi"
+    pN1a = "pN1a"
+    pN1b = "pN1b"
+    pN1c = "pN1c"
+    pN2a = "pN2a"
+    pN2b = "pN2b"
+    pN3a = "pN3a"
+    pN3b = "pN3b"
+    pN3c = "pN3c"
+
+
+#: Pathological N categories that involve the internal mammary nodes (AJCC 8th edition).
+IMN_PATHOLOGICAL_N = frozenset({"pN1b", "pN1c", "pN2b", "pN3b"})
+#: Clinical N categories that mean clinically detected internal mammary disease (AJCC 8th edition).
+IMN_CLINICAL_N = frozenset({"cN2b", "cN3b"})
+#: Positive axillary node counts each axillary pN category allows (AJCC 8th edition; None = no upper bound).
+PN_AXILLARY_COUNTS: dict[str, tuple[int, int | None]] = {
+    "pN0": (0, 0), "pN0(i+)": (0, 0), "pN1mi": (1, 3), "pN1a": (1, 3), "pN1b": (0, 0), "pN1c": (1, 3),
+    "pN2a": (4, 9), "pN2b": (0, 0), "pN3a": (10, None), "pN3b": (1, None), "pN3c": (0, None),
+}
+
+
+class TissueMethod(StrEnum):
+    """How tissue of an internal mammary node was obtained."""
+
+    fna = "fna"
+    core_biopsy = "core_biopsy"
+    im_sentinel_biopsy = "im_sentinel_biopsy"
+    surgical_excision = "surgical_excision"
+
+
+class TissueResult(StrEnum):
+    positive = "positive"
+    negative = "negative"
+    non_diagnostic = "non_diagnostic"
+
+
 class Setting(StrEnum):
     """Point in the patient's course at which the decision is made."""
 
@@ -174,6 +224,13 @@ _SYNONYMS: dict[type[StrEnum], dict[str, str]] = {
     },
     ReceptorStatus: {"+": "positive", "-": "negative", "−": "negative", "pos": "positive", "neg": "negative"},
     Her2Status: {"+": "positive", "-": "negative", "−": "negative", "pos": "positive", "neg": "negative"},
+    PathologicalNStage: {"pn0i+": "pN0(i+)", "pn0_i+": "pN0(i+)", "pn0(i+)": "pN0(i+)",
+                         **{f"y{m.value.casefold()}": m.value for m in PathologicalNStage},
+                         "ypn0i+": "pN0(i+)", "ypn0_i+": "pN0(i+)"},
+    TissueMethod: {"fnac": "fna", "core": "core_biopsy", "cnb": "core_biopsy", "imslnb": "im_sentinel_biopsy",
+                   "im_slnb": "im_sentinel_biopsy", "excision": "surgical_excision"},
+    TissueResult: {"+": "positive", "-": "negative", "−": "negative", "pos": "positive", "neg": "negative",
+                   "nondiagnostic": "non_diagnostic", "inadequate": "non_diagnostic"},
     Result: {"+": "positive", "-": "negative", "−": "negative", "pos": "positive", "neg": "negative"},
     Modality: {"ultrasound": "us", "petct": "pet_ct", "petmri": "pet_mri", "spectct": "spect_ct"},
 }
@@ -521,6 +578,27 @@ class ImagingFinding(_Model):
         return self
 
 
+# --------------------------------------------------------------------------- internal mammary tissue
+
+
+class ImNodeTissue(_Model):
+    """Pathology of an internal mammary node: needle biopsy, IM sentinel node biopsy or excision."""
+
+    method: choice(TissueMethod) = choice_field("How the tissue was obtained.", TissueMethod, required=True)
+    result: choice(TissueResult) = choice_field("Pathology result.", TissueResult, required=True)
+    date: Annotated[_dt.date, BeforeValidator(_iso_date)] | None = Field(
+        None,
+        description="Date of the procedure, ISO format YYYY-MM-DD, not in the future. null = unknown.",
+        json_schema_extra={"x-allowed": "ISO date YYYY-MM-DD, not in the future"},
+    )
+
+    @model_validator(mode="after")
+    def _not_future(self) -> ImNodeTissue:
+        if self.date is not None and self.date > _dt.date.today():
+            raise Conflict([Problem("date", "date is in the future", self.date.isoformat(), "not after today")])
+        return self
+
+
 # --------------------------------------------------------------------------- cardiac context
 
 
@@ -607,6 +685,16 @@ class Patient(_Model):
     clinical_n_stage: choice(ClinicalNStage) | None = choice_field(
         "Clinical N category (AJCC 8th edition).", ClinicalNStage
     )
+    pathological_n_stage: choice(PathologicalNStage) | None = choice_field(
+        "Pathological N category (AJCC 8th edition); after neoadjuvant chemotherapy the ypN category, "
+        "written the same way (ypN0 may be written as pN0 or ypN0).",
+        PathologicalNStage,
+    )
+    im_node_tissue: ImNodeTissue | None = Field(
+        None,
+        description="Pathology of an internal mammary node (FNA, core biopsy, IM sentinel node biopsy or "
+        "excision). null = no IM tissue obtained.",
+    )
     positive_axillary_nodes: Int | None = number(
         "Axillary nodes with metastasis on pathology; not more than examined_axillary_nodes.",
         unit="nodes",
@@ -652,6 +740,21 @@ class Patient(_Model):
                     related=("examined_axillary_nodes",),
                 )
             )
+        pn = self.pathological_n_stage
+        if pn is not None and pos is not None and pn.value in PN_AXILLARY_COUNTS:
+            low, high = PN_AXILLARY_COUNTS[pn.value]
+            if pos < low or (high is not None and pos > high):
+                allowed = f"{low}" if low == high else f"{low}–{high}" if high is not None else f"≥{low}"
+                problems.append(
+                    Problem(
+                        "pathological_n_stage",
+                        f"pathological_n_stage {pn.value} does not fit positive_axillary_nodes ({pos}); "
+                        f"{pn.value} means {allowed} positive axillary nodes (AJCC 8th edition)",
+                        repr(pn.value),
+                        f"a category that fits {pos} positive axillary nodes",
+                        related=("positive_axillary_nodes",),
+                    )
+                )
         if self.setting is Setting.after_nac and self.neoadjuvant_chemotherapy is False:
             problems.append(
                 Problem(
