@@ -181,12 +181,14 @@ IMPLANT_MRI_PPV_RECORD = "sutton-implant-mri-ppv"
 _NODE_IMAGING = {"us", "ct", "mri", "pet_ct", "pet_mri"}
 
 
-def _positive_calls(imaging: ImagingAssessment | None) -> dict[int, str]:
-    """Index → modality of the ipsilateral (or side unknown) node-imaging findings called positive."""
+def _positive_calls(imaging: ImagingAssessment | None, *, contralateral: bool = False) -> dict[int, str]:
+    """Index → modality of the node-imaging findings called positive: ipsilateral or side unknown, and
+    contralateral ones too when asked (at follow-up a contralateral IMLN is worked up as well)."""
     if imaging is None:
         return {}
     return {f.index: f.modality.value for f in imaging.findings
-            if f.result == "positive" and f.side != "contralateral" and f.modality.value in _NODE_IMAGING}
+            if f.result == "positive" and (contralateral or f.side != "contralateral")
+            and f.modality.value in _NODE_IMAGING}
 
 
 def _decision_probability(
@@ -237,7 +239,8 @@ def _decision_probability(
 
 def _unquantified_positive(patient: Patient, imaging: ImagingAssessment | None, covered: set[int]) -> list[str]:
     """Modalities of positive node findings that the probability does not cover (never silently dropped)."""
-    return [m for i, m in sorted(_positive_calls(imaging).items()) if i not in covered]
+    calls = _positive_calls(imaging, contralateral=patient.setting.value == "follow_up")
+    return [m for i, m in sorted(calls.items()) if i not in covered]
 
 
 def _accuracy_of_untried_tests(patient: Patient, evidence: EvidenceBase, audit: AuditReport) -> dict[str, Any]:

@@ -158,6 +158,43 @@ def assess_command(
                 out.print("[dim]No figures: they need imaging findings and a single pre-test probability.[/]")
 
 
+@app.command("vignettes")
+def vignettes_command(
+    folder: Annotated[Path, typer.Argument(file_okay=False, dir_okay=True,
+                                           help="Folder of vignette YAML files (e.g. tests/clinical/vignettes).")],
+    as_json: JsonFlag = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the concordance table as Markdown.")] = False,
+) -> None:
+    """Grade imln's recommendations against clinical vignettes (acceptable / questionable / unacceptable)."""
+    from imln.decision import load_vignettes, run_vignettes
+
+    if not folder.is_dir():
+        raise _fail(f"{folder}: not a folder of vignette files")
+    try:
+        vignettes = load_vignettes(folder)
+    except (ValueError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    if not vignettes:
+        raise _fail(f"{folder}: no *.yaml vignette files")
+    result = run_vignettes(vignettes)
+    if as_json:
+        _print_json({"counts": result.counts, "acceptable_share": result.acceptable_share,
+                     "results": [r.model_dump() for r in result.results]})
+        return
+    if markdown:
+        print(result.markdown(), end="")
+        return
+    t = Table(title="Clinical vignettes: imln against guideline-acceptable recommendations")
+    for col in ("vignette", "acceptable", "imln", "group", "verdict"):
+        t.add_column(col, overflow="fold")
+    style = {"acceptable": "green", "questionable": "yellow", "unacceptable": "red", "no recommendation": "red"}
+    for r in result.results:
+        t.add_row(r.id, ", ".join(r.expected), r.imln or "—", r.indication_group or "—",
+                  f"[{style[r.verdict]}]{r.verdict}[/]")
+    out.print(t)
+    out.print(result.markdown().splitlines()[0])
+
+
 def _render_assessment(a: Assessment, source: Path) -> None:
     p = a.input
     title = f"imln {a.imln_version} · evidence {a.evidence_version} · {source.name}"

@@ -93,41 +93,54 @@ VIGNETTES = [
     # huang2008-medial-aln-1-3, so 23.6% (18–30%). The point lies in the tissue band (0.10–0.25): IM sentinel
     # node biopsy at initial surgery (visualisation 71.9%, review-text-imsln-vis-initial-surgery). The interval
     # straddles radiotherapy_at, so the decision is flagged uncertain (IMN radiotherapy at the upper end).
+    # The clinical N category is not given, so internal mammary disease is neither established nor excluded:
+    # the indication group is 'undetermined' and the probability decides (with cN1 given, no guideline
+    # indication applies before surgery and the answer is omit; see tests/clinical).
     Vignette("medial_1_3_nodes_surgery_first",
-             {"age_years": 48, "tumor_location": {"quadrant": "UIQ"}, "clinical_n_stage": "cN1",
+             {"age_years": 48, "tumor_location": {"quadrant": "UIQ"},
                   "neoadjuvant_chemotherapy": False},
              (0.236, 0.18, 0.30), C.im_sentinel_biopsy, uncertain=True, extra={"route": "initial_surgery"}),
     # Central tumour, cN1, NAC planned, at diagnosis: IMLN metastasis in medial or central tumours 24.6%
     # (veronesi1981-imn-medial-central) before NAC; 18% (13–23%) lies wholly in the tissue band. Surgery will
     # follow NAC, so IM sentinel node biopsy is offered with the after-NAC rates (visualisation 33.1%,
     # review-text-imsln-vis-nac), which the rationale says are much lower.
+    # Clinical N category not given: indication group 'undetermined', the probability decides.
     Vignette("nac_planned_central_cn1",
-             {"age_years": 44, "tumor_location": {"quadrant": "central"}, "clinical_n_stage": "cN1",
+             {"age_years": 44, "tumor_location": {"quadrant": "central"},
                   "neoadjuvant_chemotherapy": True},
              (0.18, 0.13, 0.23), C.im_sentinel_biopsy, extra={"route": "after_nac"}),
     # After NAC, no visible IMN: the IM-SLN was metastatic in 13.3% of clinically node-positive patients
     # biopsied after neoadjuvant therapy (qiu2019-metastasis-nst): 15% (11–20%) lies wholly in the tissue
     # band: IM sentinel node biopsy, after-NAC route.
+    # Clinical N category not given: indication group 'undetermined', the probability decides.
     Vignette("after_nac_no_visible_node",
-             {"age_years": 50, "setting": "after_nac", "neoadjuvant_chemotherapy": True, "clinical_n_stage": "cN1",
+             {"age_years": 50, "setting": "after_nac", "neoadjuvant_chemotherapy": True,
                   "tumor_location": {"quadrant": "UIQ"}},
              (0.15, 0.11, 0.20), C.im_sentinel_biopsy, extra={"route": "after_nac"}),
     # Young, triple-negative, lateral, node-negative at diagnosis: youth and triple-negative status raise the
     # risk (review-synthesis-age-lt50, review-synthesis-triple-negative), lateral site and a negative axilla
     # lower it (review-text-uoq-10, veronesi1985-aln-negative); 12% (7–19%) straddles omit_below: IM sentinel
-    # node biopsy at the point estimate, flagged uncertain (omit at the lower end).
+    # node biopsy at the point estimate, flagged uncertain (omit at the lower end) — when the clinical N
+    # category is unknown. With cN0 given, no guideline indication applies and nothing IMN-directed is done
+    # before surgery whatever the probability (tests/clinical: diagnosis-young-triple-negative-medial-cn0).
     Vignette("young_triple_negative_lateral_node_negative",
              {"age_years": 33, "tumor_location": {"quadrant": "UOQ"}, "er_status": "negative", "pr_status": "negative",
-                  "her2_status": "negative", "clinical_n_stage": "cN0", "neoadjuvant_chemotherapy": False},
+                  "her2_status": "negative", "neoadjuvant_chemotherapy": False},
              (0.12, 0.07, 0.19), C.im_sentinel_biopsy, uncertain=True),
+    Vignette("young_triple_negative_lateral_cn0",
+             {"age_years": 33, "tumor_location": {"quadrant": "UOQ"}, "er_status": "negative", "pr_status": "negative",
+                  "her2_status": "negative", "clinical_n_stage": "cN0", "neoadjuvant_chemotherapy": False},
+             (0.12, 0.07, 0.19), C.omit),
     # Central tumour with 1-3 positive nodes, after surgery, no imaging finding: 18% (13–24%) lies in the tissue
-    # band, but after surgery IM-SLNB is no longer possible and there is no node to biopsy; the rule
-    # after_surgery_band_action (choice) gives IMN radiotherapy, as the randomised trials included such
-    # patients (eortc2015-bc-mortality). Flagged as lying in the band.
+    # band, but after surgery IM-SLNB is no longer possible and there is no node to biopsy. NCCN says to
+    # consider IMN irradiation for 1-3 nodes (nccn2016pt-bcs-1to3-nodes: indication group 'consider'), and
+    # the rule after_surgery_band_action (choice, default omit) decides the band: omit. With the rule set
+    # to imn_radiotherapy the same patient is irradiated and flagged as lying in the band
+    # (test_band_rule_set_to_radiotherapy).
     Vignette("central_1_3_nodes_after_surgery",
              {"age_years": 57, "setting": "after_surgery", "tumor_location": {"quadrant": "central"},
                   "positive_axillary_nodes": 2, "examined_axillary_nodes": 12},
-             (0.18, 0.13, 0.24), C.imn_radiotherapy, extra={"band": True}),
+             (0.18, 0.13, 0.24), C.omit),
     # Locally advanced disease with a PET/CT-positive IMN at diagnosis: in primary disease 19 of 24
     # PET/CT-suspected IMLNs were metastatic, 79.2% (jbc2013-petct-biopsy-primary): 79% (60–92%). At diagnosis
     # the visible node is sampled first: image-guided biopsy, even though the probability is high.
@@ -146,18 +159,19 @@ VIGNETTES = [
                            "baseline_cardiac_risk_percent": 8, "baseline_cardiac_risk_horizon_years": 10,
                            "anthracycline": True, "trastuzumab": True, "coronary_heart_disease": True}},
              (0.47, 0.38, 0.57), C.imn_radiotherapy, extra={"cardiac": True}),
-    # Lateral tumour, 1 positive node, older patient, after surgery: 8% (5–12%) — below omit_below at the point,
-    # so omit; the upper end crosses 0.10 into the band (IMN radiotherapy by the after-surgery rule), so the
-    # decision is flagged uncertain rather than presented as settled.
+    # Lateral tumour, 1 positive node, older patient, after surgery: 8% (5–12%). NCCN: consider IMN
+    # irradiation for 1-3 nodes (group 'consider'); the whole interval lies below radiotherapy_at and the band
+    # rule gives omit, so omission is settled (not flagged uncertain).
     Vignette("lateral_one_node_after_surgery_borderline",
              {"age_years": 72, "setting": "after_surgery", "tumor_location": {"quadrant": "UOQ"},
                   "positive_axillary_nodes": 1, "examined_axillary_nodes": 3},
-             (0.08, 0.05, 0.12), C.omit, uncertain=True),
+             (0.08, 0.05, 0.12), C.omit),
     # A positive IM ultrasound on the contralateral side is not a target in the index cancer's chain: with
     # 15% (10–20%) in the tissue band and no ipsilateral visible node, IM sentinel node biopsy is recommended
     # and a caution says that the finding was not treated as a visible node.
+    # (clinical N category not given: indication group 'undetermined', the probability decides)
     Vignette("contralateral_us_finding_only",
-             {"age_years": 47, "tumor_location": {"quadrant": "UIQ"}, "clinical_n_stage": "cN1",
+             {"age_years": 47, "tumor_location": {"quadrant": "UIQ"},
                   "findings": [{"modality": "us", "result": "positive", "side": "contralateral"}]},
              (0.15, 0.10, 0.20), C.im_sentinel_biopsy, extra={"caution": True}),
 ]
@@ -193,6 +207,16 @@ def test_vignette(v: Vignette, evidence, thresholds):
         assert flagged["anthracycline"] is True and flagged["trastuzumab"] is True
         assert flagged["coronary_heart_disease"] is True
         assert all(m.quantified is False for m in balance.modifiers)
+
+
+def test_band_rule_set_to_radiotherapy(evidence, thresholds):
+    """The after-surgery band rule, set to IMN radiotherapy, irradiates a 'consider' patient in the band, flagged."""
+    th = thresholds.with_values(after_surgery_band_action="imn_radiotherapy")
+    subject = patient(setting="after_surgery", tumor_location={"quadrant": "central"}, positive_axillary_nodes=2,
+                      examined_axillary_nodes=12)
+    rec = recommend(estimate(0.18, 0.13, 0.24), subject, thresholds=th, evidence=evidence)
+    assert rec.recommendation is C.imn_radiotherapy and rec.in_band_without_tissue_option
+    assert any(s.topic == "band_rule" for s in rec.rationale)
 
 
 def test_at_least_twelve_vignettes():

@@ -36,6 +36,8 @@ from imln.decision._classes import (
     classify,
     decision_context,
 )
+from imln.decision._concordance import Concordance, Vignette, VignetteResult, load_vignettes, run_vignettes
+from imln.decision._indications import IndicationAssessment, IndicationMatch, assess_indications
 from imln.decision._next_tests import NextTest, NextTests, ResultOutcome, next_tests
 from imln.decision._post_treatment import (
     ImplantContext,
@@ -71,6 +73,14 @@ __all__ = [
     "INTENSITY",
     "NODE_IMAGING",
     "BiopsyExpectation",
+    "Concordance",
+    "IndicationAssessment",
+    "IndicationMatch",
+    "Vignette",
+    "VignetteResult",
+    "assess_indications",
+    "load_vignettes",
+    "run_vignettes",
     "DecisionAssessment",
     "DecisionContext",
     "DecisionDataError",

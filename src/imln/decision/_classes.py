@@ -100,6 +100,8 @@ class DecisionContext:
     im_tissue: str | None = None
     surgery_done: bool = False
     unquantified_positive: tuple[str, ...] = ()
+    imn_disease_clinical_only: bool = False
+    no_sourced_probability: bool = False
 
     @property
     def node_to_biopsy(self) -> bool:
@@ -115,9 +117,12 @@ class DecisionContext:
             ctx = replace(ctx, visible_node=True, visible_node_modalities=(*ctx.visible_node_modalities, modality))
         return ctx
 
-    def with_unquantified(self, modalities: Iterable[str]) -> DecisionContext:
-        """The context knowing which positive findings no accuracy record could quantify."""
-        return replace(self, unquantified_positive=tuple(dict.fromkeys(modalities)))
+    def with_unquantified(self, modalities: Iterable[str], *, no_sourced_probability: bool = False
+                          ) -> DecisionContext:
+        """The context knowing which positive findings no accuracy record could quantify, and (at follow-up)
+        whether any sourced probability covers the findings."""
+        return replace(self, unquantified_positive=tuple(dict.fromkeys(modalities)),
+                       no_sourced_probability=no_sourced_probability)
 
     @property
     def im_sentinel_setting(self) -> str:
@@ -183,6 +188,8 @@ def decision_context(patient: object, evidence: object | None = None) -> Decisio
         setting=setting,
         indication_group=indications.group,
         indication_records=tuple(m.record_id for m in indications.applies),
+        imn_disease_clinical_only=bool(indications.imn_disease_basis)
+        and all(b.startswith("clinical_n_stage") for b in indications.imn_disease_basis),
         im_tissue=tissue.result.value if tissue is not None else None,
         surgery_done=surgery_done,
         visible_node=bool(visible),
@@ -238,10 +245,15 @@ def _class_steps(ctx: DecisionContext, thresholds_key: Same) -> Steps:
             return Steps((), (), (C.omit,))
         if ctx.unquantified_positive:  # a positive finding no sourced probability covers is never dismissed
             return Steps((), (), (C.full_work_up,))
+        if ctx.no_sourced_probability:  # nothing called positive, no figure: the review's short-interval advice
+            return Steps((), (), (C.short_interval_follow_up,))
         return Steps((thresholds.follow_up_work_up_at,), ("follow_up_work_up_at",),
                      (C.short_interval_follow_up, C.full_work_up))
     # established internal mammary disease, or a guideline recommendation: the probability does not decide
+    tissue_first = ctx.setting in thresholds.rules["tissue_first_with_visible_node_in"].value
     if ctx.indication_group == "imn_disease" or ctx.im_tissue == "positive":
+        if ctx.imn_disease_clinical_only and ctx.node_to_biopsy and tissue_first:
+            return Steps((), (), (C.image_guided_biopsy,))  # a clinical N category: confirm on tissue first
         return Steps((), (), (C.imn_radiotherapy,))
     if ctx.indication_group == "recommended":
         return Steps((), (), (C.imn_radiotherapy,))
@@ -249,7 +261,6 @@ def _class_steps(ctx: DecisionContext, thresholds_key: Same) -> Steps:
     if ctx.node_to_biopsy:
         # a positive node on imaging: tissue first where the rule says so, else biopsy up to radiotherapy_at;
         # a positive finding that no accuracy record quantifies is never dismissed as improbable
-        tissue_first = ctx.setting in thresholds.rules["tissue_first_with_visible_node_in"].value
         first = C.image_guided_biopsy if ctx.unquantified_positive else C.omit
         steps = [(low, "omit_below", C.image_guided_biopsy)]
         if not tissue_first:

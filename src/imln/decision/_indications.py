@@ -108,8 +108,13 @@ def patient_facts(patient: Any) -> dict[str, Any]:
 
     tissue = getattr(patient, "im_node_tissue", None)
     side = getattr(patient, "medial_lateral", None)
+    setting = val("setting")
+    surgery_after_nac = setting == "after_nac" and (val("pathological_n_stage") is not None
+                                                    or val("positive_axillary_nodes") is not None)
     return {
-        "setting": val("setting"),
+        "setting": setting,
+        # after NAC with the pathology known, surgery is done: the adjuvant indications apply too
+        "settings": (setting, "after_surgery") if surgery_after_nac else (setting,),
         "nac": val("neoadjuvant_chemotherapy"),
         "clinical_n": val("clinical_n_stage"),
         "pathological_n": val("pathological_n_stage"),
@@ -138,13 +143,26 @@ def imn_disease_basis(facts: dict[str, Any]) -> list[str]:
     return out
 
 
+#: Clinical N categories with clinically involved axillary or regional nodes (AJCC 8th edition).
+_CLINICAL_NODE_POSITIVE = frozenset({"cN1", "cN2a", "cN3a", "cN3b", "cN3c"})
+
+
 def _axillary_range(facts: dict[str, Any]) -> tuple[int, int | None] | None:
-    """Positive axillary nodes as a range: the count, else what the pN category allows, else None."""
+    """Positive axillary nodes as a range: the count, else what the pN category allows, else None.
+
+    After neoadjuvant chemotherapy the indications follow the worse of the pre-treatment clinical
+    and the post-treatment pathological stage (NCCN, see the caveats of the NCCN records): a
+    clinically node-positive axilla before NAC counts as at least one positive node, however many
+    remain at surgery.
+    """
     n = facts["positive_axillary_nodes"]
-    if n is not None:
-        return n, n
     pn = facts["pathological_n"]
-    return _PN_COUNTS.get(pn) if pn is not None else None
+    rng = (n, n) if n is not None else _PN_COUNTS.get(pn) if pn is not None else None
+    if facts["nac"] and facts["clinical_n"] in _CLINICAL_NODE_POSITIVE:
+        if rng is None:
+            return 1, None
+        return max(rng[0], 1), None  # at least one node; how many there were before NAC is unknown
+    return rng
 
 
 def _compare(known: Any, test) -> bool | None:
@@ -192,7 +210,7 @@ def _evaluate(c: Any, facts: dict[str, Any], missing: list[str]) -> bool | None:
     """Three-valued truth of criteria ``c`` for the patient; unknown facts are appended to ``missing``."""
     tests: list[tuple[str, bool | None]] = []
     if c.settings is not None:
-        tests.append(("settings", facts["setting"] in c.settings))
+        tests.append(("settings", bool(set(facts["settings"]) & set(c.settings))))
     if c.nac is not None:
         tests.append(("nac", _compare(facts["nac"], lambda v: v == c.nac)))
     if c.clinical_n is not None:
@@ -289,12 +307,16 @@ def _assess(frozen: tuple, evidence_key: Same) -> IndicationAssessment:
         group = "undetermined"
     elif met_rank == 1:
         group = "consider"
+    elif _imn_involved(facts) is None:
+        group = "undetermined"  # IMN disease (cN2b/cN3b, pathology) is neither established nor excluded
     elif any(m.action == "imn_radiotherapy" and m.source_type in ("guideline", "consensus") for m in matches):
         group = "not_indicated"  # the guidelines were asked and none applies
     else:
         group = "undetermined"  # the evidence base holds no guideline statement to ask
     missing = list(dict.fromkeys(f for m in open_ if _STRENGTH_RANK.get(m.strength, 0) > met_rank
                                  and m.action == "imn_radiotherapy" for f in m.missing))
+    if not disease and _imn_involved(facts) is None:
+        missing = list(dict.fromkeys(["clinical_n_stage", *missing]))
     summary = _summary(group, disease, applies, trials_not_met, missing, facts)
     if facts["setting"] == "follow_up":
         summary = ("At follow-up the question is whether a finding is a recurrence; the adjuvant indications "

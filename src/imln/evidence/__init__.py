@@ -21,6 +21,8 @@ from imln.evidence._twobytwo import TwoByTwo
 from imln.evidence._records import (
     EvidenceRecord,
     EvidenceValue,
+    Indication,
+    IndicationCriteria,
     Kind,
     Level,
     Modality,
@@ -43,6 +45,8 @@ __all__ = [
     "EvidenceError",
     "EvidenceRecord",
     "EvidenceValue",
+    "Indication",
+    "IndicationCriteria",
     "Kind",
     "Level",
     "Modality",

@@ -560,6 +560,24 @@ def _directions_conflict(a: EvidenceRecord, b: EvidenceRecord) -> bool:
     return not (_same_source(a, b) and a.stratum != b.stratum)
 
 
+_NUMBER_IN_TEXT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?![\d.])")
+
+
+@_check("indication_numbers_in_quote")
+def _indication_numbers(record: EvidenceRecord, ctx: _Context, _: RecordAudit) -> CheckResult | None:
+    """Every number of an indication's criteria is printed in its quote (none is added by imln)."""
+    if record.kind is not Kind.indication or record.indication is None:
+        return None
+    name = "indication_numbers_in_quote"
+    printed = {float(m) for m in _NUMBER_IN_TEXT.findall(record.indication.quote.replace(",", ""))}
+    wanted = record.indication.applies_when.numbers()
+    absent = sorted({n for n in wanted if n not in printed})
+    if absent:
+        return _fail(name, f"criteria numbers {[f'{n:g}' for n in absent]} are not printed in the quote")
+    return _ok(name, f"{len(wanted)} criteria number(s), each printed in the quote" if wanted
+               else "the criteria hold no number")
+
+
 # --------------------------------------------------------------------------- driver
 
 
