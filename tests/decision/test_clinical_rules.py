@@ -116,3 +116,40 @@ class TestSchema:
         with pytest.raises(PatientInputError) as err:
             imln.load_patient({**BASE, "setting": "after_surgery", "pathological_n_stage": "pN4"})
         assert "pN3c" in str(err.value)
+
+
+class TestExamples:
+    """The four example patients get guideline-concordant recommendations (issue 15)."""
+
+    @pytest.mark.parametrize("name,expected,group", [
+        ("after_nac_mri_positive", C.imn_radiotherapy, "imn_disease"),      # cN3b: clinically detected IMN disease
+        ("medial_4plus_nodes", C.imn_radiotherapy, "recommended"),          # ≥4 positive axillary nodes
+        ("early_lateral_n0", C.omit, "not_indicated"),                      # pN0 lateral
+        ("followup_implant_enlarged_imln", C.short_interval_follow_up, None),  # implant MRI node, benign features
+    ])
+    def test_example(self, name, expected, group):
+        cls, a = rec(f"examples/{name}.yaml")
+        assert cls is expected
+        if group is not None:
+            assert a.decision.indication.group == group
+
+
+NODES_ORDER = [0, 1, 2, 3, 4, 6, 9, 12]
+
+
+@pytest.mark.parametrize("setting", ["after_surgery", "after_nac"])
+@pytest.mark.parametrize("quadrant", ["UOQ", "UIQ", "central"])
+@pytest.mark.parametrize("age", [35, 55, 75])
+def test_more_positive_nodes_never_mean_less_treatment(setting, quadrant, age):
+    """Through the whole pipeline (risk model, indications, thresholds): the class never loses intensity."""
+    from imln.decision import INTENSITY
+
+    ranks = []
+    for n in NODES_ORDER:
+        body = {**BASE, "age_years": age, "setting": setting, "tumor_location": {"quadrant": quadrant},
+                "tumor_size_mm": 25, "positive_axillary_nodes": n, "examined_axillary_nodes": 15,
+                "neoadjuvant_chemotherapy": setting == "after_nac", "clinical_n_stage": "cN1" if n else "cN0"}
+        cls, _ = rec(body)
+        assert cls is not None, (n, body)
+        ranks.append(INTENSITY[cls])
+    assert ranks == sorted(ranks), list(zip(NODES_ORDER, ranks))
