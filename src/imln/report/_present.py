@@ -89,7 +89,8 @@ class Headline(_Model):
     quantity: str = Field(description="Which quantity the number is, for a label.")
     probability: HeadlineProbability | None = Field(description="None: the decision was given no probability.")
     source: str | None = Field(None, description="decision.probability.source, verbatim.")
-    absent_reason: str | None = Field(None, description="Why there is no probability (no number in it).")
+    absent_reason: str | None = Field(
+        None, description="Why there is no probability (no number in it), to follow 'No probability: '.")
     notes: list[str] = Field(default_factory=list, description="How this number relates to others on the page.")
 
 
@@ -100,7 +101,8 @@ class Reason(_Model):
 
 
 class RecommendationView(_Model):
-    code: str | None = Field(description="The recommendation class (e.g. 'imn_radiotherapy'); None: no recommendation.")
+    given: bool = Field(description="False: the decision made no recommendation.")
+    code: str | None = Field(description="The recommendation class (e.g. 'imn_radiotherapy').")
     label: str = Field(description="'IMN radiotherapy', or 'No recommendation'.")
     uncertain: bool = False
     uncertainty: str | None = None
@@ -233,18 +235,26 @@ def _absent_reason(doc: Mapping[str, Any]) -> str:
     missing = [m for m in risk.get("missing") or [] if isinstance(m, str)]
     decision = doc.get("decision")
     if not isinstance(decision, Mapping):
-        return "This assessment has no decision section, so no probability was used for a recommendation."
+        return "this assessment has no decision section."
     if risk and risk.get("probability") is None and missing:
         labels = [_field_label(m) for m in missing]
         verb = "is" if len(labels) == 1 else "are"
-        return (f"No single probability: the risk model gives only a range because {_join(labels)} {verb} "
-                f"unknown, and no imaging result gave a probability, so the decision was made on none. "
-                f"Enter {_join(labels)} for a single probability.")
-    return "No probability of IMLN metastasis was given to the decision."
+        return (f"the risk model gives only a range because {_join(labels)} {verb} unknown, and no imaging "
+                f"result gave a probability, so the decision was made on none. Enter {_join(labels)} for a "
+                f"single probability.")
+    return "none was given to the decision."
 
 
 def _headline_notes(doc: Mapping[str, Any], basis: str, prob: HeadlineProbability | None) -> list[str]:
     """Say how the headline relates to the risk model's own figure when both show on the page."""
+    notes: list[str] = []
+    posttest = _map(_map(doc.get("imaging")).get("posttest"))
+    if basis == "posttest" and posttest.get("method") == "none" and not posttest.get("findings_applied"):
+        notes.append("No imaging finding was applied: this post-test probability equals the pre-test probability.")
+    return notes + _risk_interval_note(doc, basis, prob)
+
+
+def _risk_interval_note(doc: Mapping[str, Any], basis: str, prob: HeadlineProbability | None) -> list[str]:
     risk = _map(doc.get("risk"))
     point = _num(risk.get("probability"))
     ci = risk.get("ci95")
@@ -259,7 +269,7 @@ def _headline_notes(doc: Mapping[str, Any], basis: str, prob: HeadlineProbabilit
         return []
     pretest = _map(_map(doc.get("imaging")).get("pretest"))
     method = risk.get("interval_method")
-    own = f"{lo * 100:.1f}–{hi * 100:.1f}%" + (f" ({method})" if isinstance(method, str) else "")
+    own = f"{lo * 100:.1f}–{hi * 100:.1f}%" + (f", by the {method}" if isinstance(method, str) else "")
     how = ("The imaging step carries the pre-test probability as a Beta distribution matched to its mean and "
            f"interval width, which gives {prob.interval_text}" if pretest.get("method") == "mean_interval"
            else f"The imaging step gives {prob.interval_text}")
@@ -301,6 +311,7 @@ def _recommendation(doc: Mapping[str, Any], headline: Headline) -> Recommendatio
     if isinstance(rec, Mapping) and isinstance(rec.get("label"), str):
         code = rec.get("recommendation")
         return RecommendationView(
+            given=True,
             code=str(code) if code is not None else None,
             label=rec["label"],
             uncertain=bool(rec.get("uncertain")),
@@ -308,11 +319,13 @@ def _recommendation(doc: Mapping[str, Any], headline: Headline) -> Recommendatio
             reasons=_reasons(rec.get("rationale")),
             cautions=[c for c in rec.get("cautions") or [] if isinstance(c, str)],
         )
+    if isinstance(rec, str) and rec.strip():  # a decision layout with the recommendation as text
+        return RecommendationView(given=True, code=None, label=rec.strip())
     reasons = [Reason(topic="note", text=n) for n in decision.get("notes") or []
                if isinstance(n, str) and n.startswith("No recommendation")]
     if not reasons and headline.absent_reason:
-        reasons = [Reason(topic="note", text=headline.absent_reason)]
-    return RecommendationView(code=None, label="No recommendation", reasons=reasons[:KEY_REASONS])
+        reasons = [Reason(topic="note", text="No probability: " + headline.absent_reason)]
+    return RecommendationView(given=False, code=None, label="No recommendation", reasons=reasons[:KEY_REASONS])
 
 
 def _unused_inputs(doc: Mapping[str, Any]) -> list[UnusedInput]:
