@@ -321,8 +321,9 @@ def _recommendation(doc: Mapping[str, Any], headline: Headline) -> Recommendatio
         )
     if isinstance(rec, str) and rec.strip():  # a decision layout with the recommendation as text
         return RecommendationView(given=True, code=None, label=rec.strip())
-    reasons = [Reason(topic="note", text=n) for n in decision.get("notes") or []
-               if isinstance(n, str) and n.startswith("No recommendation")]
+    prefix = "No recommendation: "
+    reasons = [Reason(topic="note", text=n[len(prefix):][:1].upper() + n[len(prefix) + 1:])
+               for n in decision.get("notes") or [] if isinstance(n, str) and n.startswith(prefix)]
     if not reasons and headline.absent_reason:
         reasons = [Reason(topic="note", text="No probability: " + headline.absent_reason)]
     return RecommendationView(given=False, code=None, label="No recommendation", reasons=reasons[:KEY_REASONS])
