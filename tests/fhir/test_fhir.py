@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import imln
-from imln.fhir import check_risk_assessment, risk_assessment_json
-from imln.report import risk_estimate
+from imln.fhir import INTERVAL_EXTENSION_URL, check_risk_assessment, risk_assessment_json
+from imln.report import present
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
@@ -32,21 +32,53 @@ def test_parses_back_with_fhir_resources(doc):
     assert again.model_dump(mode="json", exclude_none=True) == resource
 
 
-def test_probability_is_the_risk_sections_as_proportion(doc):
+def test_probability_is_the_decisions_as_proportion(doc):
+    # it used to be the risk section's (pre-test) probability, or its range in percent, whatever
+    # the decision used: the page and FHIR showed different numbers for the same patient
     resource = risk_assessment_json(doc)
-    est = risk_estimate(doc)
-    if est is None:
+    decision = doc["decision"]["probability"]
+    if decision is None:
         assert "prediction" not in resource
-        assert any("No probability" in n["text"] for n in resource["note"])
-    elif est.point is not None:
-        pred = resource["prediction"][0]
-        assert pred["probabilityDecimal"] == pytest.approx(est.point, abs=1e-6)
-        assert 0 <= pred["probabilityDecimal"] <= 1
-        if est.has_interval:
-            assert f"{est.lower * 100:.1f}" in pred["rationale"]
+        assert any(n["text"].startswith("No probability") for n in resource["note"])
+        return
+    pred = resource["prediction"][0]
+    assert "probabilityRange" not in pred
+    assert pred["probabilityDecimal"] == pytest.approx(decision["point"], abs=1e-6)
+    assert 0 <= pred["probabilityDecimal"] <= 1
+    if decision["lower"] < decision["upper"]:
+        (ext,) = [e for e in pred["extension"] if e["url"] == INTERVAL_EXTENSION_URL]
+        low, high = ext["valueRange"]["low"], ext["valueRange"]["high"]
+        assert low["code"] == high["code"] == "1" and low["system"] == "http://unitsofmeasure.org"
+        assert low["value"] == pytest.approx(decision["lower"], abs=1e-6)
+        assert high["value"] == pytest.approx(decision["upper"], abs=1e-6)
+        assert 0 <= low["value"] <= pred["probabilityDecimal"] <= high["value"] <= 1
+    assert present(doc).headline.probability.text in pred["rationale"]
+
+
+def test_recommendation_in_mitigation(doc):
+    resource = risk_assessment_json(doc)
+    rec = present(doc).recommendation
+    assert resource["mitigation"].startswith(rec.text)
+    if doc["decision"]["recommendation"] is not None:
+        assert resource["mitigation"].startswith(doc["decision"]["recommendation"]["label"])
+        for reason in rec.reasons:
+            assert reason.text in resource["mitigation"]
     else:
-        rng = resource["prediction"][0]["probabilityRange"]
-        assert rng["low"]["code"] == "%" and rng["low"]["value"] == pytest.approx(est.lower * 100, abs=1e-3)
+        assert resource["mitigation"].startswith("No recommendation")
+
+
+def test_rt_balance_in_percentage_points(doc):
+    resource = risk_assessment_json(doc)
+    harm = (doc["decision"]["rt_balance"] or {}).get("harm")
+    text = " ".join(n["text"] for n in resource["note"])
+    if harm:
+        assert f"cardiac harm +{harm['point']:.2f} percentage points" in text
+        assert f"{harm['point'] * 100:.1f}%" not in text
+
+
+def test_identifier_system(doc):
+    resource = risk_assessment_json(doc, identifier_system="urn:example:pseudonyms")
+    assert resource["subject"]["identifier"] == {"system": "urn:example:pseudonyms", "value": doc["input"]["patient_id"]}
 
 
 def test_versions_and_basis(doc):
@@ -61,20 +93,22 @@ def test_versions_and_basis(doc):
     assert resource["subject"]["identifier"]["value"] == doc["input"]["patient_id"]
 
 
-def test_without_risk_no_prediction_and_a_note(doc):
-    resource = risk_assessment_json({**doc, "risk": None})
+def test_without_a_decision_probability_no_prediction_and_a_note(doc):
+    decision = {**doc["decision"], "probability": None, "probability_basis": "none", "recommendation": None}
+    resource = risk_assessment_json({**doc, "decision": decision})
     assert "prediction" not in resource and check_risk_assessment(resource) == []
+    assert resource["mitigation"].startswith("No recommendation")
 
 
-def test_range_only_uses_percent_range():
-    doc = imln.assess(imln.load_patient(EXAMPLES / "early_lateral_n0.yaml")).model_dump(mode="json")
-    doc["risk"] = {"model_id": "m", "model_version": "1", "probability": None, "probability_range": [0.1, 0.4],
-                   "ci95": [0.05, 0.5], "missing": ["tumor_size_mm"]}
+def test_a_risk_range_the_decision_did_not_use_is_not_sent():
+    # after_nac_mri_positive: the risk model gives only a range (34.6–85.2%); the decision was
+    # made on no probability, so FHIR sends none (it used to send the range as probabilityRange)
+    doc = imln.assess(imln.load_patient(EXAMPLES / "after_nac_mri_positive.yaml")).model_dump(mode="json")
+    assert doc["risk"]["probability"] is None and doc["risk"]["probability_range"]
+    assert doc["decision"]["probability"] is None
     resource = risk_assessment_json(doc)
-    pred = resource["prediction"][0]
-    assert "probabilityDecimal" not in pred
-    assert pred["probabilityRange"]["high"] == {"value": 40.0, "unit": "%", "system": "http://unitsofmeasure.org", "code": "%"}
-    assert "tumor_size_mm" in pred["rationale"]
+    assert "prediction" not in resource
+    assert "positive axillary nodes" in resource["text"]["div"].lower()
     assert check_risk_assessment(resource) == []
 
 

@@ -81,8 +81,9 @@ class TestGeneric:
         assert "60.0% (interval 45.0–74.0%)" in html
         assert 'class="chart pre-post"' in html and 'class="chart fagan"' in html
         assert "likelihood ratio 6" in html
-        # imaging comes before risk: the most final probability is the headline
-        assert rendered.headline_text.startswith("60.0%")
+        # without a decision no probability was used for one: no headline number (it used to
+        # take the imaging section's post-test probability, found by shape)
+        assert rendered.headline_text is None and rendered.presentation.headline.basis == "none"
         assert [s.name for s in rendered.sections].index("imaging") < [s.name for s in rendered.sections].index("risk")
 
     def test_citations_resolve_to_links_and_a_reference_list(self, doc):

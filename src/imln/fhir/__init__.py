@@ -5,12 +5,13 @@
 >>> check_risk_assessment(resource)                       # doctest: +SKIP
 []
 
-``prediction.probabilityDecimal`` is a proportion in [0, 1]. The probability is read
-from the assessment's risk section by :func:`imln.report.risk_estimate` (the one
-place that knows its field names).
+``prediction.probabilityDecimal`` is a proportion in [0, 1]: the probability the
+decision was made on, taken from :func:`imln.report.present` like the headline of the
+web page and the report; its interval is an extension on the prediction (see
+:mod:`imln.fhir._export`). The recommendation is in ``mitigation``.
 """
 
-from imln.fhir._export import FHIR_VERSION, risk_assessment_json, to_risk_assessment
+from imln.fhir._export import FHIR_VERSION, INTERVAL_EXTENSION_URL, risk_assessment_json, to_risk_assessment
 from imln.fhir._invariants import check_risk_assessment
 
-__all__ = ["FHIR_VERSION", "check_risk_assessment", "risk_assessment_json", "to_risk_assessment"]
+__all__ = ["FHIR_VERSION", "INTERVAL_EXTENSION_URL", "check_risk_assessment", "risk_assessment_json", "to_risk_assessment"]

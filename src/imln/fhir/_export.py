@@ -6,31 +6,43 @@ package; R4B's RiskAssessment is element-for-element the same as R4's. (R5 merge
 
 Conventions (documented for receivers):
 
+* The prediction is the probability the **decision** was made on
+  (``decision.probability``, post-test or pre-test as ``prediction.rationale`` says),
+  the same figure the web page and the report show as their headline: all three take
+  it from :func:`imln.report.present`.
 * ``prediction.probabilityDecimal`` is a **proportion in [0, 1]** (0.091 = 9.1 %), as in
-  the specification's own examples; the interval is stated in ``prediction.rationale``.
-* When a predictor is unknown and the assessment gives only the range of possible
-  point estimates, that range is sent as ``probabilityRange`` in **percent** (UCUM
-  ``%``), as invariant ras-1 requires, and no decimal is sent.
+  the specification's own examples. Its interval, also as proportions in [0, 1], is the
+  extension :data:`INTERVAL_EXTENSION_URL` on the prediction (a ``valueRange`` with
+  UCUM unit ``1``), and is written out in ``prediction.rationale``. It is not sent as
+  ``probabilityRange``: ``probability[x]`` is a choice (a decimal *or* a range, never
+  both), and invariant ras-1 requires a ``probabilityRange`` in percent.
+* When the decision was given no probability (e.g. a predictor is unknown and the risk
+  model gives only a range), there is no ``prediction`` and a note says why: a range
+  the decision did not use is not sent as if it were the result.
+* ``mitigation`` carries the recommendation (or "No recommendation") and its key reasons.
 * ``method`` names the model and its version; ``note`` carries the imln, model and
-  evidence versions and digest; ``basis`` points at contained Observations, one per
-  input item, so the receiver sees what the probability rests on.
-* Without a probability (no risk section), there is no ``prediction`` and a note says why.
+  evidence versions and digest, and IMN radiotherapy's absolute benefit and harm in
+  percentage points; ``basis`` points at contained Observations, one per input item,
+  so the receiver sees what the probability rests on.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from imln.report._adapter import ProbabilityEstimate, model_versions, risk_details, risk_estimate
+from imln.report._adapter import model_versions, risk_details
 from imln.report._labels import LABELS, modality_label
+from imln.report._present import Presentation, present
 
-__all__ = ["FHIR_VERSION", "UCUM", "to_risk_assessment", "risk_assessment_json"]
+__all__ = ["FHIR_VERSION", "INTERVAL_EXTENSION_URL", "UCUM", "to_risk_assessment", "risk_assessment_json"]
 
 FHIR_VERSION = "4.3.0"  # R4B
 UCUM = "http://unitsofmeasure.org"
 
 OUTCOME_TEXT = "Internal mammary lymph node metastasis"
 CODE_TEXT = "Risk of internal mammary lymph node (IMLN) metastasis"
+#: Extension on ``prediction``: the interval of ``probabilityDecimal``, as proportions in [0, 1].
+INTERVAL_EXTENSION_URL = "urn:imln:fhir:StructureDefinition:probability-interval"
 
 #: Units of input fields (by name suffix) as UCUM codes.
 _UCUM_BY_SUFFIX = (
@@ -107,23 +119,49 @@ def _basis(inp: dict[str, Any], when: str | None) -> list[dict[str, Any]]:
     return observations
 
 
-def _prediction(est: ProbabilityEstimate, details: dict[str, Any]) -> dict[str, Any]:
-    pred: dict[str, Any] = {"outcome": {"text": OUTCOME_TEXT}}
-    method = details["interval_method"]
-    if est.point is not None:
-        pred["probabilityDecimal"] = round(est.point, 6)
-        rationale = f"Pre-test probability {est.percent_text()}"
-        if est.has_interval and method:
-            rationale += f"; interval by {method}"
-    else:
-        pred["probabilityRange"] = {
-            "low": {"value": round(est.lower * 100, 4), "unit": "%", "system": UCUM, "code": "%"},  # type: ignore[operator]
-            "high": {"value": round(est.upper * 100, 4), "unit": "%", "system": UCUM, "code": "%"},  # type: ignore[operator]
-        }
-        missing = details["missing"]
-        rationale = f"Point estimate unknown ({', '.join(missing) or 'a predictor'} unknown): {est.percent_text()}"
-    pred["rationale"] = rationale + "."
+def _proportion(value: float) -> dict[str, Any]:
+    return {"value": round(value, 6), "unit": "1", "system": UCUM, "code": "1"}
+
+
+def _prediction(view: Presentation) -> dict[str, Any] | None:
+    """The decision's probability (the page's headline), or None when the decision had none."""
+    headline = view.headline
+    prob = headline.probability
+    if prob is None:
+        return None
+    pred: dict[str, Any] = {"outcome": {"text": OUTCOME_TEXT}, "probabilityDecimal": round(prob.point, 6)}
+    if prob.has_interval:
+        pred["extension"] = [{
+            "url": INTERVAL_EXTENSION_URL,
+            "valueRange": {"low": _proportion(prob.lower), "high": _proportion(prob.upper)},
+        }]
+    rationale = f"{headline.quantity}: {prob.text}"
+    if headline.source:
+        rationale += f". Source: {headline.source}"
+    pred["rationale"] = " ".join([rationale + ".", *headline.notes])
     return pred
+
+
+def _mitigation(view: Presentation) -> str:
+    rec = view.recommendation
+    text = rec.text + "."
+    if rec.reasons:
+        text += (" Key reasons: " if rec.given else " Why: ") + " ".join(r.text for r in rec.reasons)
+    if rec.cautions:
+        text += " Cautions: " + " ".join(rec.cautions)
+    return text
+
+
+def _rt_note(view: Presentation) -> str | None:
+    rt = view.rt
+    if rt is None:
+        return None
+    parts = [f"{name} {q.text}: {q.description}" for name, q in
+             (("benefit", rt.benefit), ("cardiac harm", rt.harm), ("net", rt.net)) if q is not None]
+    if not parts:
+        return f"IMN radiotherapy against none: {rt.message}" if rt.message else None
+    return ("IMN radiotherapy against none, absolute differences in percentage points (model-based): "
+            + "; ".join(parts) + ".")
 
 
 def risk_assessment_json(
@@ -132,15 +170,18 @@ def risk_assessment_json(
     subject_reference: str | None = None,
     resource_id: str | None = None,
     status: str = "final",
+    identifier_system: str | None = None,
 ) -> dict[str, Any]:
     """The RiskAssessment as FHIR JSON (a dict), validated by ``fhir.resources``.
 
     ``assessment`` is an ``Assessment`` or its ``model_dump(mode="json")``.
     ``subject_reference`` (e.g. ``"Patient/123"``) links the receiver's patient; without
-    it the subject is the pseudonymous ``patient_id`` as an identifier, or a display text.
+    it the subject is the pseudonymous ``patient_id`` as an identifier (in the namespace
+    ``identifier_system``, a URI, when given), or a display text.
     """
     return to_risk_assessment(
-        assessment, subject_reference=subject_reference, resource_id=resource_id, status=status
+        assessment, subject_reference=subject_reference, resource_id=resource_id, status=status,
+        identifier_system=identifier_system,
     ).model_dump(mode="json", exclude_none=True)
 
 
@@ -150,6 +191,7 @@ def to_risk_assessment(
     subject_reference: str | None = None,
     resource_id: str | None = None,
     status: str = "final",
+    identifier_system: str | None = None,
 ) -> Any:
     """A ``fhir.resources.R4B.riskassessment.RiskAssessment`` for the assessment."""
     from fhir.resources.R4B.riskassessment import RiskAssessment
@@ -158,13 +200,16 @@ def to_risk_assessment(
     inp = doc.get("input") or {}
     when = doc.get("created_at")
     details = risk_details(doc)
-    est = risk_estimate(doc)
+    view = present(doc)
     models = model_versions(doc)
 
     if subject_reference:
         subject: dict[str, Any] = {"reference": subject_reference}
     elif inp.get("patient_id"):
-        subject = {"identifier": {"value": str(inp["patient_id"])}, "display": "Patient (pseudonymous label)"}
+        identifier = {"value": str(inp["patient_id"])}
+        if identifier_system:
+            identifier = {"system": identifier_system, **identifier}
+        subject = {"identifier": identifier, "display": "Patient (pseudonymous label)"}
     else:
         subject = {"display": "Patient (not identified)"}
 
@@ -189,33 +234,39 @@ def to_risk_assessment(
         resource["id"] = resource_id
     if when:
         resource["occurrenceDateTime"] = when
-    if est is not None:
-        resource["prediction"] = [_prediction(est, details)]
-        if details["title"]:
-            resource["method"]["text"] += f" ({details['title']})"
+    prediction = _prediction(view)
+    if prediction is not None:
+        resource["prediction"] = [prediction]
     else:
-        notes.append(
-            {"text": "No probability of IMLN metastasis is available in this assessment "
-                     "(no risk section or no probability in it); prediction is therefore absent."}
-        )
+        notes.append({"text": f"No probability: {view.headline.absent_reason} The prediction is therefore absent."})
+    if details["title"]:
+        resource["method"]["text"] += f" ({details['title']})"
+    resource["mitigation"] = _mitigation(view)
+    rt_note = _rt_note(view)
+    if rt_note:
+        notes.append({"text": rt_note})
     for text in doc.get("notes") or []:
         notes.append({"text": str(text)})
     resource["note"] = notes
-    resource["text"] = {"status": "generated", "div": _narrative(est, models, doc)}
+    resource["text"] = {"status": "generated", "div": _narrative(view, models, doc)}
     if not contained:
         resource.pop("contained")
         resource.pop("basis")
     return RiskAssessment.model_validate(resource)
 
 
-def _narrative(est: ProbabilityEstimate | None, models: dict[str, str], doc: dict[str, Any]) -> str:
+def _narrative(view: Presentation, models: dict[str, str], doc: dict[str, Any]) -> str:
     from markupsafe import escape
 
-    prob = est.percent_text() if est is not None else "not available"
+    headline = view.headline
+    if headline.probability is not None:
+        prob = f"{headline.quantity}: {headline.probability.text}"
+    else:
+        prob = f"No probability: {headline.absent_reason}"
     model = ", ".join(f"{m} {v}" for m, v in models.items()) or "none"
     return (
         '<div xmlns="http://www.w3.org/1999/xhtml"><p>'
-        f"{escape(CODE_TEXT)}: {escape(prob)}. Model: {escape(model)}. "
+        f"{escape(prob)}</p><p>Recommendation: {escape(view.recommendation.text)}.</p><p>Model: {escape(model)}. "
         f"imln {escape(str(doc.get('imln_version')))}, evidence {escape(str(doc.get('evidence_version')))}."
         "</p></div>"
     )

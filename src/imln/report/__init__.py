@@ -7,6 +7,10 @@
 The web page uses the same renderer (:func:`render_assessment`); sections added to the
 assessment later appear without changes here. Special renderings are registered per
 section name with :func:`register_section`.
+
+The headline figures (the probability the decision used, the recommendation and its
+reasons, unused inputs, IMN radiotherapy's benefit and harm in percentage points) come
+from one presentation model, :func:`present`, which the FHIR export uses too.
 """
 
 from imln.report._adapter import (
@@ -16,6 +20,7 @@ from imln.report._adapter import (
     model_versions,
     risk_estimate,
 )
+from imln.report._present import Presentation, format_percentage_points, format_probability, present
 from imln.report._html import render_html, render_pdf, report_css, template_environment
 from imln.report._render import (
     SECTION_RENDERERS,
@@ -28,14 +33,18 @@ from imln.report._render import (
 )
 
 __all__ = [
+    "Presentation",
     "ProbabilityEstimate",
     "RenderContext",
     "RenderedAssessment",
     "SECTION_RENDERERS",
     "Section",
+    "format_percentage_points",
+    "format_probability",
     "headline_probability",
     "headline_recommendation",
     "model_versions",
+    "present",
     "register_section",
     "render_assessment",
     "render_html",

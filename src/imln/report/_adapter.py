@@ -1,9 +1,8 @@
 """The one place that reads the *names* of fields in an assessment's JSON.
 
 The risk, imaging and decision sections are being built while these renderers
-exist, so the renderers never hard-code their layout. Everything that needs a
-particular number — the FHIR export's probability, the stored model versions,
-the headline of the web page — asks this module, which recognises shapes:
+exist, so the generic renderers never hard-code their layout; they ask this
+module, which recognises shapes:
 
 * a **probability with an interval**: a mapping with a point value in [0, 1]
   under one of :data:`POINT_KEYS` and bounds under :data:`LOWER_KEYS` /
@@ -11,7 +10,10 @@ the headline of the web page — asks this module, which recognises shapes:
 * **model versions**: keys in :data:`MODEL_ID_KEYS` / :data:`MODEL_VERSION_KEYS`.
 
 If a section's final layout uses other names, adjust the tuples (or
-:func:`risk_estimate`) here and every renderer follows.
+:func:`risk_estimate`) here and every renderer follows. The headline figures (the
+probability the decision used, the recommendation, radiotherapy benefit and harm)
+are not found by shape: :mod:`imln.report._present` reads them from the fields
+that mean them, once, for the page, the report and FHIR.
 """
 
 from __future__ import annotations
@@ -50,8 +52,6 @@ LEVEL_KEYS = ("level", "ci_level", "interval_level")
 #: Keys naming a model and its version, wherever they appear in a section.
 MODEL_ID_KEYS = ("model_id", "model")
 MODEL_VERSION_KEYS = ("model_version", "version")
-#: Sections searched for the headline probability, most final first.
-HEADLINE_SECTIONS = ("decision", "imaging", "risk")
 #: Key fragments marking the probability a section is about (preferred over others).
 PREFERRED_FRAGMENTS = ("posttest", "post_test", "probability", "pretest", "pre_test", "risk")
 
@@ -77,6 +77,8 @@ class ProbabilityEstimate:
         if self.point is None:
             return f"between {self.lower * 100:.{digits}f}% and {self.upper * 100:.{digits}f}%"  # type: ignore[operator]
         text = f"{self.point * 100:.{digits}f}%"
+        if self.has_interval and self.lower == self.upper:
+            return text + " (a point value, without interval)"
         if self.has_interval:
             level = f"{self.level * 100:g}% " if self.level else ""
             text += f" ({level}interval {self.lower * 100:.{digits}f}–{self.upper * 100:.{digits}f}%)"
@@ -96,6 +98,9 @@ def _first(mapping: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
             return mapping[key]
     return None
 
+
+#: Units under which a mapping may still be a probability (any other ``unit`` says it is not one).
+PROBABILITY_UNITS = frozenset({"", "1", "probability", "proportion"})
 
 #: Keys holding a range of point estimates when the point itself is unknown (missing predictor).
 RANGE_KEYS = ("probability_range", "range")
@@ -125,6 +130,9 @@ def as_probability(value: Any, path: str = "") -> ProbabilityEstimate | None:
     """
     if not isinstance(value, Mapping):
         return None
+    unit = value.get("unit")
+    if isinstance(unit, str) and unit.strip().lower() not in PROBABILITY_UNITS:
+        return None  # e.g. a difference in percentage points: not a probability, whatever its size
     point = _number(_first(value, POINT_KEYS))
     if point is None:
         explicit = any(k in value for k in ("point", "probability", "estimate"))
@@ -193,25 +201,19 @@ def risk_estimate(assessment: Mapping[str, Any]) -> ProbabilityEstimate | None:
     return _preferred(estimates)
 
 
-#: Where the known sections keep the probability they stand on (most final first).
-KNOWN_PROBABILITIES = (("decision", "probability"), ("imaging", "posttest"))
-
-
 def headline_probability(assessment: Mapping[str, Any]) -> ProbabilityEstimate | None:
-    """The most final probability on offer: decision, then imaging (post-test), then risk."""
-    for section, key in KNOWN_PROBABILITIES:
-        data = assessment.get(section)
-        if isinstance(data, Mapping) and isinstance(data.get(key), Mapping):
-            est = as_probability(data[key], f"{section}.{key}")
-            if est is not None:
-                return est
-    for section in HEADLINE_SECTIONS:
-        data = assessment.get(section)
-        if data:
-            best = _preferred(list(find_probabilities(data, section)))
-            if best is not None:
-                return best
-    return None
+    """The probability the decision was made on (``decision.probability``), or ``None``.
+
+    Only that field: never a search of the other sections, where anything in [0, 1]
+    with an interval (a test's sensitivity, a likelihood ratio, a difference in
+    percentage points) would look like a probability. :func:`imln.report.present`
+    builds the labelled headline (which quantity, its source) from the same field.
+    """
+    decision = assessment.get("decision")
+    if not isinstance(decision, Mapping) or not isinstance(decision.get("probability"), Mapping):
+        return None
+    est = as_probability(decision["probability"], "decision.probability")
+    return est if est is not None and est.point is not None else None
 
 
 #: Sections that name their model at their own top level (``risk.model_id``/``model_version``).

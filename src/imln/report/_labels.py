@@ -90,6 +90,12 @@ OUTPUT_LABELS: dict[str, str] = {
     "evidence_version": "Evidence version",
     "evidence_digest": "Evidence digest (SHA-256)",
     "created_at": "Computed at (UTC)",
+    "lr_positive": "Likelihood ratio of a positive result",
+    "lr_negative": "Likelihood ratio of a negative result",
+    "lr_applied": "Likelihood ratio applied",
+    "lr_point": "Likelihood ratio",
+    "lr_lower": "Likelihood ratio, lower bound",
+    "lr_upper": "Likelihood ratio, upper bound",
 }
 
 #: Unit implied by a field-name suffix (the data dictionary puts units in names).
@@ -129,6 +135,10 @@ def unit_for_key(key: str) -> str:
     return ""
 
 
+#: A Python class name ("RecommendationClass") is never a label.
+_CLASS_NAME = re.compile(r"^[A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+$")
+
+
 def _humanise(key: str) -> str:
     text = re.sub(r"_(mm|percent|years|kg_per_m2|gy)$", "", key).replace("_", " ").strip()
     return text[:1].upper() + text[1:] if text else key
@@ -148,6 +158,6 @@ def label_for(key: str, schema: dict[str, Any] | None = None, *, section: str | 
     if schema:
         title = schema.get("title")
         auto = key.replace("_", " ").title()
-        if isinstance(title, str) and title and title != auto:
+        if isinstance(title, str) and title and title != auto and not _CLASS_NAME.match(title):
             return title
     return _humanise(key)

@@ -32,11 +32,10 @@ from imln.report._adapter import (
     ProbabilityEstimate,
     as_probability,
     shape_keys,
-    headline_probability,
-    headline_recommendation,
 )
 from imln.report._charts import fagan_nomogram, pre_post_chart, probability_bar
 from imln.report._labels import label_for, modality_label, unit_for_key
+from imln.report._present import Presentation, format_percentage_points, present
 
 __all__ = [
     "RenderContext",
@@ -65,6 +64,10 @@ _PRE = re.compile(r"pre_?test", re.I)
 _POST = re.compile(r"post_?test", re.I)
 _LR = re.compile(r"^(lr|lr_point|likelihood_ratio|lr_positive|lr_negative|lr_used)$", re.I)
 _URL = re.compile(r"^https?://\S+$")
+#: Keys of ratios (likelihood, odds, hazard): a ratio below 1 with an interval is not a probability.
+_RATIO_KEY = re.compile(r"(^|_)(lr|hr|or)(_|$)|ratio|odds|hazard|likelihood|multiplier|factor", re.I)
+#: Keys not shown: sentence templates with raw ``{placeholders}`` (their filled text is shown).
+HIDDEN_KEYS = frozenset({"template"})
 _MAX_TABLE_COLUMNS = 12
 
 
@@ -94,7 +97,9 @@ class RenderContext:
                 return None
             if "$ref" in node:
                 name = node["$ref"].rsplit("/", 1)[-1]
-                node = {**self.schema.get("$defs", {}).get(name, {}), **{k: v for k, v in node.items() if k != "$ref"}}
+                target = {k: v for k, v in self.schema.get("$defs", {}).get(name, {}).items() if k != "title"}
+                # the referenced class's title ("RecommendationClass") is no label for the field
+                node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
                 continue
             options = node.get("anyOf")
             if options:
@@ -337,7 +342,16 @@ def render_value(key: str, value: Any, schema: dict[str, Any] | None, ctx: Rende
         cited = _citation_list(value, ctx)
         if cited is not None:
             return cited
-    est = as_probability(value)
+    quantity = _quantity(value)
+    if quantity is not None:
+        rest = {k: v for k, v in value.items() if k not in _QUANTITY_KEYS}
+        return quantity + (_render_mapping(rest, schema, ctx, depth) if rest else Markup(""))
+    est = None if _RATIO_KEY.search(key) else as_probability(value)
+    if est is None and _RATIO_KEY.search(key):
+        ratio = _ratio(value)
+        if ratio is not None:
+            rest = {k: v for k, v in value.items() if k not in _QUANTITY_KEYS}
+            return ratio + (_render_mapping(rest, schema, ctx, depth) if rest else Markup(""))
     if est is not None:
         block = render_probability(est, ctx.label(key, schema))
         rest = {k: v for k, v in value.items() if k not in shape_keys(value)}
@@ -354,6 +368,56 @@ def render_value(key: str, value: Any, schema: dict[str, Any] | None, ctx: Rende
     return render_scalar(key, value, schema, ctx)
 
 
+_QUANTITY_KEYS = frozenset({"point", "lower", "upper", "level", "unit"})
+
+
+def _bounds(value: Mapping[str, Any]) -> tuple[float, float | None, float | None, float] | None:
+    def num(v: Any) -> float | None:
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+    point = num(value.get("point"))
+    if point is None:
+        return None
+    level = num(value.get("level")) or 0.95
+    return point, num(value.get("lower")), num(value.get("upper")), level / 100 if level > 1 else level
+
+
+def _quantity(value: Any) -> Markup | None:
+    """A number with a ``unit`` (not a probability): ``'+0.39 percentage points (95% interval 0.17 to 0.77)'``."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("unit"), str):
+        return None
+    if as_probability(value) is not None:
+        return None
+    b = _bounds(value)
+    if b is None:
+        return None
+    point, lower, upper, level = b
+    unit = value["unit"]
+    if "percentage point" in unit:
+        text = format_percentage_points(point, lower, upper, level)
+        if "absolute" in unit:
+            text += " (absolute difference)"
+    else:
+        text = f"{point:.3g} {unit}"
+        if lower is not None and upper is not None:
+            text += f" ({level * 100:g}% interval {lower:.3g} to {upper:.3g})"
+    return Markup('<p class="quantity">{}</p>').format(text)
+
+
+def _ratio(value: Any) -> Markup | None:
+    """A ratio with its interval: ``'0.103 (95% interval 0.0256 to 0.235)'``, never as a percentage."""
+    if not isinstance(value, Mapping):
+        return None
+    b = _bounds(value)
+    if b is None:
+        return None
+    point, lower, upper, level = b
+    text = f"{point:.3g}"
+    if lower is not None and upper is not None:
+        text += f" ({level * 100:g}% interval {lower:.3g} to {upper:.3g})"
+    return Markup('<p class="quantity">{}</p>').format(text)
+
+
 def _render_mapping(value: Mapping[str, Any], schema: dict[str, Any] | None, ctx: RenderContext, depth: int) -> Markup:
     parts: list[Markup] = []
     pp = _pre_post(value)
@@ -362,6 +426,8 @@ def _render_mapping(value: Mapping[str, Any], schema: dict[str, Any] | None, ctx
     rows: list[Markup] = []
     unknown: list[str] = []
     for k, v in value.items():
+        if k in HIDDEN_KEYS:
+            continue
         child = ctx.child(schema, k)
         if v is None or v == [] or v == {}:
             unknown.append(ctx.label(k, child))
@@ -386,7 +452,8 @@ def _render_list(key: str, value: list[Any], schema: dict[str, Any] | None, ctx:
         return Markup('<span class="unknown">none</span>')
     item_schema = ctx.item(schema)
     if all(isinstance(v, Mapping) for v in value):
-        columns = [c for c in dict.fromkeys(k for v in value for k in v) if any(v.get(c) not in (None, [], {}) for v in value)]
+        columns = [c for c in dict.fromkeys(k for v in value for k in v)
+                   if c not in HIDDEN_KEYS and any(v.get(c) not in (None, [], {}) for v in value)]
         if len(columns) <= _MAX_TABLE_COLUMNS:
             head = Markup("").join(
                 Markup('<th scope="col">{}</th>').format(ctx.label(c, ctx.child(item_schema, c))) for c in columns
@@ -445,6 +512,10 @@ class RenderedAssessment:
     unavailable: list[str]
     provenance: list[tuple[str, str]]
     data: dict[str, Any] = field(repr=False, default_factory=dict)
+    #: The figures the summary shows (the same model the FHIR export uses).
+    presentation: Presentation | None = None
+    #: Citation links of the summary's reasons, by reference key or record id.
+    citations: dict[str, Markup] = field(default_factory=dict)
 
 
 def _section_order(doc: Mapping[str, Any]) -> list[str]:
@@ -464,6 +535,9 @@ def render_assessment(
         doc = doc.model_dump(mode="json")
     ctx = RenderContext(evidence=evidence or load_evidence(), schema=schema or assessment_schema())
     root = ctx.schema
+    presentation = present(doc)
+    # the summary comes first: its citations open the reference list
+    citations = {key: ctx.cite(key) for r in presentation.recommendation.reasons for key in r.citations}
     sections: list[Section] = []
     unavailable: list[str] = []
     for name in _section_order(doc):
@@ -493,13 +567,19 @@ def render_assessment(
         if k not in PROVENANCE_KEYS and not isinstance(v, (dict, list)) and v is not None
         and k not in LEADING_SECTIONS
     ]
-    est = headline_probability(doc)
+    prob = presentation.headline.probability
+    headline = None
+    if prob is not None:
+        headline = Markup('<div class="probability-block"><span class="probability">{}</span>{}</div>').format(
+            prob.text, probability_bar(prob.point, prob.lower, prob.upper, label=presentation.headline.quantity))
     return RenderedAssessment(
-        headline=render_probability(est, "probability of IMLN metastasis") if est else None,
-        headline_text=est.percent_text() if est else None,
-        recommendation=headline_recommendation(doc),
+        headline=headline,
+        headline_text=prob.text if prob is not None else None,
+        recommendation=presentation.recommendation.text,
         sections=sections,
         unavailable=unavailable,
         provenance=provenance,
         data=dict(doc),
+        presentation=presentation,
+        citations=citations,
     )
