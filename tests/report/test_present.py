@@ -154,7 +154,12 @@ def test_page_report_and_fhir_show_the_same_headline(outputs):
     head = on_page["headline-probability"]
     if decision is None:
         assert head["text"].startswith("No probability")
-        assert not re.search(r"\d", head["text"]), "no number when the decision had no probability"
+        rng = (doc["decision"]["recommendation"] or {}).get("probability_range")
+        numbers = re.findall(r"\d+(?:\.\d+)?", head["text"])
+        if rng is None:
+            assert not numbers, "no number when the decision had no probability"
+        else:  # only the range the decision was robust over, as percentages
+            assert numbers == [f"{100 * rng[0]:.1f}", f"{100 * rng[1]:.1f}"]
         assert "prediction" not in fhir
     else:
         # exactly the decision's probability, labelled with which quantity it is
@@ -218,7 +223,10 @@ def test_unused_inputs_are_listed(outputs):
     doc, page, _, _ = outputs
     not_applied = [f for f in doc["imaging"]["findings"] if f["effect"].startswith("not applied")]
     view = present(doc)
-    assert [u.field for u in view.unused_inputs] == [f"findings[{f['index']}]" for f in not_applied]
+    assert [u.field for u in view.unused_inputs] == ([u["field"] for u in doc["unused_inputs"]]
+                                                     + [f"findings[{f['index']}]" for f in not_applied])
+    for u in doc["unused_inputs"]:
+        assert u["reason"] in page
     for f in not_applied:
         assert f["effect"] in page
 
@@ -238,7 +246,9 @@ def test_after_nac_mri_positive_has_no_headline_number():
     assert view.headline.probability is None and view.headline.basis == "none"
     assert "Positive axillary nodes" in view.headline.absent_reason
     assert headline_probability(doc) is None  # it used to find MRI's sensitivity (91.5%)
-    assert not view.recommendation.given and view.recommendation.label == "No recommendation"
+    # cN3b: IMN radiotherapy whatever the axillary count, given with its guideline basis
+    assert view.recommendation.given and view.recommendation.label == "IMN radiotherapy"
+    assert view.indication is not None and view.indication.group == "imn_disease"
 
 
 def test_pretest_basis_is_labelled_pretest(medial):

@@ -19,7 +19,8 @@ Conventions (documented for receivers):
 * When the decision was given no probability (e.g. a predictor is unknown and the risk
   model gives only a range), there is no ``prediction`` and a note says why: a range
   the decision did not use is not sent as if it were the result.
-* ``mitigation`` carries the recommendation (or "No recommendation") and its key reasons.
+* ``mitigation`` carries the recommendation (or "No recommendation"), its key reasons and
+  its guideline and trial basis.
 * ``method`` names the model and its version; ``note`` carries the imln, model and
   evidence versions and digest, and IMN radiotherapy's absolute benefit and harm in
   percentage points; ``basis`` points at contained Observations, one per input item,
@@ -147,6 +148,8 @@ def _mitigation(view: Presentation) -> str:
     text = rec.text + "."
     if rec.reasons:
         text += (" Key reasons: " if rec.given else " Why: ") + " ".join(r.text for r in rec.reasons)
+    if view.indication is not None:
+        text += " Guideline and trial basis: " + view.indication.summary
     if rec.cautions:
         text += " Cautions: " + " ".join(rec.cautions)
     return text

@@ -115,6 +115,15 @@ class RecommendationView(_Model):
         return self.label + (" (uncertain: the interval straddles a threshold)" if self.uncertain else "")
 
 
+class IndicationView(_Model):
+    """The guideline and trial basis, in one line and a list of what applies (each with its source)."""
+
+    group: str
+    summary: str
+    applies: list[str] = Field(default_factory=list, description="'label — citation, location' per statement met.")
+    missing_fields: list[str] = Field(default_factory=list)
+
+
 class UnusedInput(_Model):
     field: str = Field(description="Where it was entered, e.g. 'findings[1]'.")
     label: str
@@ -152,6 +161,7 @@ class Presentation(_Model):
     patient_label: str | None = None
     headline: Headline
     recommendation: RecommendationView
+    indication: IndicationView | None = None
     unused_inputs: list[UnusedInput] = Field(default_factory=list)
     rt: RTOptions | None = None
     validation: str | None = Field(None, description="The risk model's validation status, verbatim.")
@@ -236,6 +246,13 @@ def _absent_reason(doc: Mapping[str, Any]) -> str:
     decision = doc.get("decision")
     if not isinstance(decision, Mapping):
         return "this assessment has no decision section."
+    rng = _map(decision.get("recommendation")).get("probability_range")
+    if isinstance(rng, list) and len(rng) == 2 and all(_num(x) is not None for x in rng):
+        lo, hi = (_num(x) for x in rng)
+        why = (f" because {_join([_field_label(m) for m in missing])} "
+               f"{'is' if len(missing) == 1 else 'are'} unknown") if missing else ""
+        return (f"only a range is known ({lo * 100:.1f}–{hi * 100:.1f}%){why}; every value in it gives the same "
+                "recommendation, so the decision did not need a single probability.")
     if risk and risk.get("probability") is None and missing:
         labels = [_field_label(m) for m in missing]
         verb = "is" if len(labels) == 1 else "are"
@@ -392,6 +409,16 @@ def _rt(doc: Mapping[str, Any]) -> RTOptions | None:
     )
 
 
+def _indication(doc: Mapping[str, Any]) -> IndicationView | None:
+    ind = _map(_map(doc.get("decision")).get("indication"))
+    if not isinstance(ind.get("summary"), str) or not isinstance(ind.get("group"), str):
+        return None
+    applies = [f"{m.get('label')} — {m.get('citation')}, {m.get('location')}"
+               for m in (_map(x) for x in ind.get("applies") or []) if isinstance(m.get("label"), str)]
+    missing = [f for f in ind.get("missing_fields") or [] if isinstance(f, str)]
+    return IndicationView(group=ind["group"], summary=ind["summary"], applies=applies, missing_fields=missing)
+
+
 def present(assessment: Any) -> Presentation:
     """The presentation model of an assessment (an ``Assessment`` or its ``model_dump(mode="json")``)."""
     doc = assessment.model_dump(mode="json") if hasattr(assessment, "model_dump") else assessment
@@ -405,6 +432,7 @@ def present(assessment: Any) -> Presentation:
         patient_label=inp.get("patient_id") if isinstance(inp.get("patient_id"), str) else None,
         headline=headline,
         recommendation=_recommendation(doc, headline),
+        indication=_indication(doc),
         unused_inputs=_unused_inputs(doc),
         rt=_rt(doc),
         validation=validation if isinstance(validation, str) else None,
