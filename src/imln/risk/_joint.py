@@ -617,7 +617,7 @@ def build_joint_model(plan: JointPlan | None = None, evidence: EvidenceBase | No
                 k = ks[0]
                 target = k / n
                 se = math.sqrt(1 / k + 1 / (n - k))
-                how = f"{k}/{n} ({v.printed}); {sp.count_derivation.strip()}"
+                how = f"{k}/{n} ({v.printed}); {sp.count_derivation.strip().rstrip('.')}"
                 sources = [sp.anchor.record, sp.count_n.record]
             else:
                 target = v.as_proportion()
