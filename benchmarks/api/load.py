@@ -112,9 +112,10 @@ def percentile(values: list[float], q: float) -> float:
 def patient_bodies(path: Path, count: int, vary: str = "age-size") -> list[bytes]:
     """``count`` distinct JSON patients from the example (seeded).
 
-    ``vary="age-size"``: age and tumour size varied (the bundled risk model's age and size groups: 6
-    pre-test patterns); ``"risk-factors"``: also the quadrant and the number of positive axillary nodes
-    (all 48 patterns of the model, and the recommendations they lead to).
+    ``vary="age-size"``: age and tumour size varied (3 pre-test patterns with the default model,
+    imln-erm-joint, which has no size term; 6 with imln-erm-synthesis); ``"risk-factors"``: also the
+    quadrant and the number of positive axillary nodes (all 24 patterns of imln-erm-joint, 48 of
+    imln-erm-synthesis, and the recommendations they lead to).
     """
     import random
 
@@ -277,8 +278,8 @@ def main() -> int:
     ap.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
     ap.add_argument("--distinct-patients", type=int, default=500, help="patients cycled through (JSON bodies)")
     ap.add_argument("--vary", choices=("age-size", "risk-factors"), default="age-size",
-                    help="what differs between the patients: age and size (6 risk patterns), or also quadrant and "
-                         "axillary nodes (all 48)")
+                    help="what differs between the patients: age and size (3 risk patterns of the default model), "
+                         "or also quadrant and axillary nodes (all 24)")
     ap.add_argument("--result-cache-size", type=int, default=None,
                     help="IMLN_RESULT_CACHE_SIZE for the server (0: every request recomputes the decision section)")
     ap.add_argument("--out", default=None, help="write the results as JSON here")

@@ -71,19 +71,19 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    spec = get_model()
+    spec = get_model("imln-erm-synthesis")  # the formula below is that model's terms
     frame = cohort(args.rows)
     res = peer_results(spec)
 
-    ours = predict_proba(frame)
+    ours = predict_proba(frame, spec)
     theirs = res.get_prediction(frame).summary_frame(alpha=0.05)
     assert np.allclose(ours["probability"], theirs["mean"], rtol=1e-10)
     assert np.allclose(ours["lower"], theirs["mean_ci_lower"], rtol=1e-6)
     assert np.allclose(ours["upper"], theirs["mean_ci_upper"], rtol=1e-6)
 
     rows = [
-        ("point estimate", lambda: predict_proba(frame, interval=False), lambda: res.predict(frame)),
-        ("point + 95% interval", lambda: predict_proba(frame),
+        ("point estimate", lambda: predict_proba(frame, spec, interval=False), lambda: res.predict(frame)),
+        ("point + 95% interval", lambda: predict_proba(frame, spec),
          lambda: res.get_prediction(frame).summary_frame(alpha=0.05)),
     ]
     print(f"{args.rows:,} patients, best of {args.repeat}, one core")

@@ -595,25 +595,57 @@ def models_show(
                   f"{term.odds_ratio:.2f}", ci, escape(_source_labels(term.sources)))
     out.print(t)
     s = Table(title="Settings (intercepts)")
-    for col in ("setting", "baseline risk", "anchor"):
+    for col in ("setting", "baseline risk", "picked for", "anchor"):
         s.add_column(col, overflow="fold")
     for st in spec.settings:
-        s.add_row(st.id, _pct(1 / (1 + math.exp(-st.intercept))), escape(st.anchor))
+        picked = ", ".join(st.patient_settings) + (" (default)" if st.id == spec.default_setting else "")
+        s.add_row(st.id, _pct(1 / (1 + math.exp(-st.intercept))), escape(picked.strip() or "—"), escape(st.anchor))
     out.print(s)
     if spec.fit is not None:
-        f = Table(title=f"Fit check: published rate vs fitted (Pearson χ² {spec.fit.pearson_chi2:.2f} "
-                        f"on {spec.fit.df_residual} df)")
-        for col in ("record", "table", "published", "fitted", "weight n", "feasible n"):
-            f.add_column(col, overflow="fold")
-        for c in spec.fit.cells:
-            f.add_row(c.record, escape(c.table), c.printed, _pct(c.fitted), str(c.weight_n),
-                      f"{c.n_range[0]}–{c.n_range[1]}")
-        out.print(f)
+        _render_fit(spec.fit)
     for title, items in (("Assumptions", spec.assumptions), ("Limitations", spec.limitations)):
         if items:
             out.print(f"[bold]{title}[/]")
             for item in items:
                 out.print(f"  • {escape(item)}")
+
+
+def _render_fit(fit) -> None:
+    """The fit-check tables of a synthesised model's card (joint fits add CI, O/E and leave-one-series-out)."""
+    joint = any(c.ci95 is not None for c in fit.cells)
+    f = Table(title=f"Fit check: published rate vs fitted (Pearson χ² {fit.pearson_chi2:.2f} on {fit.df_residual} df)")
+    cols = ["record", "table", "published", "fitted", "weight n", "feasible n"]
+    if joint:
+        cols = ["record", "factors", "published (exact 95% CI)", "fitted", "in CI", "O/E", "left-out series", "weight n"]
+    for col in cols:
+        f.add_column(col, overflow="fold")
+    for c in fit.cells:
+        if joint and c.ci95 is not None:
+            loso = "—" if c.loso is None else _pct(c.loso) + ("" if c.loso_in_ci95 else " (outside CI)")
+            f.add_row(c.record, str(c.factors), f"{c.printed} ({_pct(c.ci95[0])}–{_pct(c.ci95[1])})", _pct(c.fitted),
+                      "yes" if c.in_ci95 else "NO", f"{c.observed_expected:.2f}", loso, str(c.weight_n))
+        else:
+            f.add_row(c.record, escape(c.table), c.printed, _pct(c.fitted), str(c.weight_n),
+                      f"{c.n_range[0]}–{c.n_range[1]}")
+    out.print(f)
+    if fit.calibration:
+        cal = Table(title="Calibration by number of stacked factors (events at the weight n)")
+        for col in ("factors", "cells", "observed", "expected", "O/E", "O/E, left-out series"):
+            cal.add_column(col)
+        for g in fit.calibration:
+            cal.add_row(str(g.factors), str(g.cells), f"{g.observed:.1f}", f"{g.expected:.1f}",
+                        f"{g.observed_expected:.2f}",
+                        "—" if g.observed_expected_loso is None else f"{g.observed_expected_loso:.2f}")
+        out.print(cal)
+    extra = [*fit.series, *fit.nuisance, *fit.checks]
+    if extra:
+        t = Table(title="Series intercepts, nuisance parameters and checks")
+        for col in ("quantity", "value", "note"):
+            t.add_column(col, overflow="fold")
+        for r in extra:
+            value = f"{r.value:.4g}" + ("" if r.standard_error is None else f" (SE {r.standard_error:.3g})")
+            t.add_row(escape(r.name), value, escape(r.description))
+        out.print(t)
 
 
 @models_app.command("add")

@@ -30,7 +30,7 @@ def test_assess_json_carries_the_pretest_probability_and_its_sources():
     result = run("assess", str(EXAMPLES / "medial_4plus_nodes.yaml"), "--json")
     assert result.exit_code == 0, result.output
     risk = json.loads(result.stdout)["risk"]
-    assert risk["model_id"] == "imln-erm-synthesis"
+    assert risk["model_id"] == "imln-erm-joint" and risk["setting"] == "erm_era"
     assert 0 < risk["ci95"][0] < risk["probability"] < risk["ci95"][1] < 1
     assert all(c["sources"] for c in risk["contributions"])
 
@@ -39,7 +39,7 @@ def test_assess_terminal_shows_probability_and_factor_table():
     result = run("assess", str(EXAMPLES / "early_lateral_n0.yaml"))
     assert result.exit_code == 0, result.output
     assert "Pre-test probability of IMLN metastasis" in result.stdout
-    assert "9.1% (95% interval" in result.stdout
+    assert "6.8% (95% interval" in result.stdout  # imln-erm-joint, Veronesi 1985's reference patient
     assert "Veronesi" in result.stdout and "Factors: odds ratios" in result.stdout
 
 
@@ -58,7 +58,7 @@ def test_unknown_risk_model_is_a_clear_error():
 
 
 def test_models_list_show_add_compare(tmp_path):
-    assert [m["id"] for m in json.loads(run("models", "list", "--json").stdout)] == ["imln-erm-synthesis"]
+    assert [m["id"] for m in json.loads(run("models", "list", "--json").stdout)] == ["imln-erm-joint", "imln-erm-synthesis"]
     shown = run("models", "show", "--json")
     assert json.loads(shown.stdout)["id"] == get_model().id
     card = run("models", "show").stdout
@@ -68,7 +68,7 @@ def test_models_list_show_add_compare(tmp_path):
     added = run("models", "add", str(path))
     assert added.exit_code == 0 and "added example-published" in added.stdout
     compared = run("models", "compare", str(EXAMPLES / "medial_4plus_nodes.yaml"), "--json")
-    assert [r["model_id"] for r in json.loads(compared.stdout)] == ["imln-erm-synthesis", "example-published"]
+    assert [r["model_id"] for r in json.loads(compared.stdout)] == ["imln-erm-joint", "imln-erm-synthesis", "example-published"]
 
 
 def test_models_add_bad_file_exits_2_naming_the_field(tmp_path):

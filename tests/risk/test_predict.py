@@ -1,4 +1,9 @@
-"""Predictions: hand arithmetic, directions the review reports, missing predictors, coverage."""
+"""Predictions: hand arithmetic, directions the review reports, missing predictors, coverage.
+
+These tests exercise the prediction machinery on the first synthesis, ``imln-erm-synthesis``
+(its hand arithmetic, its size term, its single intercept); they pin it as the default for
+this module. The joint model, now the bundled default, is tested in test_joint_model.py.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +21,17 @@ from imln.evidence import load_evidence
 from imln.risk import MissingPredictorError, get_model, predict_proba, predict_risk
 from imln.risk._synthesis import fit_cells, fit_glm, load_plan
 
-SPEC = get_model()
+OLD_MODEL = "imln-erm-synthesis"
+SPEC = get_model(OLD_MODEL)
 BETA = {t.name: t.log_odds for t in SPEC.terms}
 ALPHA = SPEC.setting().intercept
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _first_synthesis_is_the_default_here():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("imln.risk._registry.DEFAULT_MODEL_ID", OLD_MODEL)
+        yield
 
 
 def patient(**fields):

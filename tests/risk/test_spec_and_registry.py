@@ -93,20 +93,20 @@ class TestValidation:
 class TestRegistry:
     def test_bundled_default_is_listed(self, user_dir):
         entries = list_models()
-        assert [e.id for e in entries] == ["imln-erm-synthesis"]
-        assert entries[0].origin == "bundled"
+        assert [e.id for e in entries] == ["imln-erm-joint", "imln-erm-synthesis"]  # the default, and v1 for comparison
+        assert {e.origin for e in entries} == {"bundled"}
 
     def test_add_list_predict_and_compare(self, tmp_path, user_dir):
         add_model(write(tmp_path, PUBLISHED))
-        assert [e.origin for e in list_models()] == ["bundled", "user"]
+        assert [e.origin for e in list_models()] == ["bundled", "bundled", "user"]
         p = load_patient({"age_years": 60, "laterality": "left", "setting": "diagnosis", "positive_axillary_nodes": 2,
                           "tumor_size_mm": 15, "tumor_location": {"quadrant": "UOQ"}})
         r = predict_risk(p, "example-published")
         eta = -2.0 + 1.79 - 0.2 * (60 - 50) / 10
         assert r.probability == pytest.approx(1 / (1 + 2.718281828459045 ** -eta))
         both = compare_models(p)
-        assert [b.model_id for b in both] == ["imln-erm-synthesis", "example-published"]
-        assert both[0].probability != both[1].probability
+        assert [b.model_id for b in both] == ["imln-erm-joint", "imln-erm-synthesis", "example-published"]
+        assert len({b.probability for b in both}) == 3
 
     def test_duplicate_and_bundled_ids_are_refused_and_nothing_is_overwritten(self, tmp_path, user_dir):
         add_model(write(tmp_path, PUBLISHED))
@@ -126,5 +126,5 @@ class TestRegistry:
         assert not user_dir.exists() or not list(user_dir.iterdir())
 
     def test_unknown_model_lists_the_known_ones(self, user_dir):
-        with pytest.raises(ModelSpecError, match="no model 'nope' is registered; known: imln-erm-synthesis"):
+        with pytest.raises(ModelSpecError, match="no model 'nope' is registered; known: imln-erm-joint, imln-erm-synthesis"):
             get_model("nope")

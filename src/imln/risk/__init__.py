@@ -2,8 +2,9 @@
 
 Models are data (``imln/risk/models/*.yaml``, format in ``docs/risk-models.md``):
 a registry lists the bundled ones and any a user adds. The bundled default,
-``imln-erm-synthesis``, is synthesised from published subgroup rates of extended
-radical mastectomy series; read its assumptions before trusting its numbers.
+``imln-erm-joint``, is one joint fit to the published subgroup rates of extended
+radical mastectomy series (the first synthesis, ``imln-erm-synthesis``, stays
+registered for comparison); read its assumptions before trusting its numbers.
 
 >>> from imln import load_patient
 >>> from imln.risk import predict_risk

@@ -326,6 +326,9 @@ def predict_risk(
     if missing not in ("refuse", "range"):
         raise ValueError(f"missing must be 'refuse' or 'range', not {missing!r}")
     features = patient_features(patient)
+    # an explicit setting wins; otherwise the patient's own setting picks one (else the default)
+    chosen = spec.setting(setting) if setting is not None else spec.setting_for_patient(_patient_setting(patient))
+    setting = chosen.id
     beta, cov = _parameters(spec, setting)
     z = _patient_design(spec, features)
     missing_features = list(dict.fromkeys(t.feature for j, t in enumerate(spec.terms, 1) if math.isnan(z[j])))
@@ -366,8 +369,8 @@ def predict_risk(
                 sources=term.sources,
             )
         )
-    s = spec.setting(setting)
-    warnings = _setting_warnings(spec, patient)
+    s = chosen
+    warnings = _setting_warnings(spec, patient, s)
     if missing_features:
         warnings.append(
             f"{', '.join(missing_features)} unknown: the probability is given as the range over every possible value"
@@ -421,15 +424,21 @@ def _patient_design(spec: ModelSpec, features: Mapping[str, Any]) -> np.ndarray:
     return z
 
 
-def _setting_warnings(spec: ModelSpec, patient: Patient) -> list[str]:
-    """Where the patient lies outside the population the model describes."""
+def _patient_setting(patient: Patient) -> str | None:
+    value = getattr(patient, "setting", None)
+    return getattr(value, "value", value)
+
+
+def _setting_warnings(spec: ModelSpec, patient: Patient, chosen: Any) -> list[str]:
+    """Where the patient lies outside the population the model (setting) describes."""
     out = []
-    if spec.ascertainment.value == "pathological_dissection" and (
-        patient.neoadjuvant_chemotherapy or patient.setting.value == "after_nac"
-    ):
+    after_nac = bool(patient.neoadjuvant_chemotherapy) or _patient_setting(patient) == "after_nac"
+    if after_nac and "after_nac" in chosen.patient_settings:
+        pass  # the intercept is calibrated to patients after neoadjuvant therapy
+    elif after_nac and spec.ascertainment.value in ("pathological_dissection", "mixed"):
         out.append(
-            f"{spec.id} describes untreated patients; after neoadjuvant chemotherapy the nodal burden "
-            "is lower and this probability is likely too high"
+            f"{spec.id} (setting {chosen.id}) describes untreated patients; after neoadjuvant chemotherapy "
+            "the nodal burden is lower and this probability is likely too high"
         )
     if patient.setting.value == "follow_up":
         out.append(

@@ -18,7 +18,7 @@ from imln.risk._spec import ModelSpec, ModelSpecError, load_model_spec
 __all__ = ["DEFAULT_MODEL_ID", "ModelEntry", "add_model", "get_model", "list_models", "user_models_dir"]
 
 BUNDLED_DIR = Path(__file__).parent / "models"
-DEFAULT_MODEL_ID = "imln-erm-synthesis"
+DEFAULT_MODEL_ID = "imln-erm-joint"
 
 
 def user_models_dir() -> Path:

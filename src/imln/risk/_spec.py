@@ -160,6 +160,21 @@ class SettingIntercept(_Strict):
     standard_error: float | None = Field(None, gt=0)
     anchor: str = Field(description="What the intercept is calibrated to, with its evidence record.")
     sources: list[str] = Field(default_factory=list)
+    patient_settings: list[str] = Field(
+        default_factory=list,
+        description="The patient record's settings (diagnosis, after_nac, after_surgery, follow_up) that pick this intercept.",
+    )
+
+    @field_validator("patient_settings")
+    @classmethod
+    def _known_patient_settings(cls, values: list[str]) -> list[str]:
+        from imln.schema._patient import Setting
+
+        allowed = [s.value for s in Setting]
+        unknown = [v for v in values if v not in allowed]
+        if unknown:
+            raise ValueError(f"unknown patient setting(s) {unknown}; allowed: {', '.join(allowed)}")
+        return values
 
 
 class Performance(_Strict):
@@ -202,6 +217,35 @@ class FitCell(_Strict):
     weight_derivation: str
     terms: list[str]
     fitted: float = Field(ge=0, le=1)
+    # joint fits (imln.risk._joint) also report:
+    stratum: str | None = None  # the patients in the cell, in words
+    factors: int | None = Field(None, ge=0, description="Number of factors the cell's definition fixes.")
+    ci95: tuple[float, float] | None = None  # exact binomial interval of the published rate at weight_n
+    in_ci95: bool | None = None
+    observed_expected: float | None = None
+    loso: float | None = Field(None, ge=0, le=1, description="Predicted with the cell's series left out of the fit.")
+    loso_in_ci95: bool | None = None
+
+
+class CalibrationGroup(_Strict):
+    """Observed and expected events over the cells defined by the same number of factors."""
+
+    factors: int
+    cells: int
+    observed: float
+    expected: float
+    observed_expected: float
+    expected_loso: float | None = None
+    observed_expected_loso: float | None = None
+
+
+class NamedValue(_Strict):
+    """A fitted or derived quantity reported in a model card."""
+
+    name: str
+    value: float
+    standard_error: float | None = None
+    description: str = ""
 
 
 class FitSummary(_Strict):
@@ -212,6 +256,12 @@ class FitSummary(_Strict):
     deviance: float
     pearson_chi2: float
     df_residual: int
+    held_at_bound: list[str] = Field(default_factory=list)
+    calibration: list[CalibrationGroup] = Field(default_factory=list)
+    series: list[NamedValue] = Field(default_factory=list)
+    nuisance: list[NamedValue] = Field(default_factory=list)
+    mix: list[NamedValue] = Field(default_factory=list)
+    checks: list[NamedValue] = Field(default_factory=list)
 
 
 class ModelSpec(_Strict):
@@ -265,6 +315,12 @@ class ModelSpec(_Strict):
                         f"term {t.name!r}: {unknown} not among levels of {f.name!r} ({', '.join(f.levels or [])})"
                     )
         ids = [s.id for s in self.settings]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate setting ids: {', '.join(sorted({i for i in ids if ids.count(i) > 1}))}")
+        claimed = [p for s in self.settings for p in s.patient_settings]
+        if len(set(claimed)) != len(claimed):
+            twice = sorted({p for p in claimed if claimed.count(p) > 1})
+            raise ValueError(f"patient setting(s) {', '.join(twice)} pick more than one model setting")
         if self.default_setting not in ids:
             raise ValueError(f"default_setting {self.default_setting!r} is not one of {', '.join(ids)}")
         if self.covariance is not None:
@@ -284,6 +340,13 @@ class ModelSpec(_Strict):
         raise ModelSpecError(
             f"model {self.id!r} has no setting {sid!r}; allowed: {', '.join(s.id for s in self.settings)}"
         )
+
+    def setting_for_patient(self, patient_setting: str | None) -> SettingIntercept:
+        """The setting a patient's own setting picks (the default when none lists it)."""
+        for s in self.settings:
+            if patient_setting is not None and patient_setting in s.patient_settings:
+                return s
+        return self.setting()
 
     def feature(self, name: str) -> Feature:
         for f in self.features:

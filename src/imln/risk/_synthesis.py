@@ -113,6 +113,9 @@ class FeasibleSizes:
     total_events: tuple[int, ...]  # feasible cohort event counts (empty when not constrained)
     configurations: int
     how: dict[str, str] = field(default_factory=dict)
+    # share of its table's patients in each partition cell, averaged over the feasible
+    # configurations (each feasible cohort event total weighted equally, when there are any)
+    mean_share: dict[str, float] = field(default_factory=dict)
 
 
 def _printed_interval(value: EvidenceValue) -> tuple[float, float]:
@@ -231,6 +234,7 @@ def feasible_group_sizes(cohort: CohortPlan, evidence: EvidenceBase) -> Feasible
         shared = set.intersection(*(set(k.sum(axis=1).astype(int)) for _, _, k in per_table))
         events = tuple(sorted(shared))
     configurations = 0
+    mean_share: dict[str, float] = {}
     for table, n, k in per_table:
         if cohort.total is not None:
             keep = np.isin(k.sum(axis=1).astype(int), events)
@@ -238,6 +242,14 @@ def feasible_group_sizes(cohort: CohortPlan, evidence: EvidenceBase) -> Feasible
         if len(n) == 0:
             raise ValueError(f"cohort {cohort.id}, table {table.name!r}: no group sizes fit the printed figures")
         configurations += len(n)
+        share = n / n.sum(axis=1, keepdims=True)
+        if events:
+            totals_k = k.sum(axis=1).astype(int)
+            share_mean = np.mean([share[totals_k == e].mean(axis=0) for e in events], axis=0)
+        else:
+            share_mean = share.mean(axis=0)
+        for j, cell in enumerate(table.cells):
+            mean_share[cell.record] = float(share_mean[j])
         for j, cell in enumerate(table.cells):
             minimum[cell.record] = int(n[:, j].min())
             maximum[cell.record] = int(n[:, j].max())
@@ -249,7 +261,7 @@ def feasible_group_sizes(cohort: CohortPlan, evidence: EvidenceBase) -> Feasible
             if table.p_value is not None:
                 parts.append(f"p = {value(table.p_value).printed} (Pearson chi-square)")
             how[cell.record] = "smallest n consistent with " + ", ".join(parts)
-    return FeasibleSizes(minimum, maximum, events, configurations, how)
+    return FeasibleSizes(minimum, maximum, events, configurations, how, mean_share)
 
 
 # --------------------------------------------------------------------------- fit
