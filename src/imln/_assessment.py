@@ -28,7 +28,7 @@ from imln.schema import Patient, normalise
 __all__ = ["Assessment", "EvidenceOnFile", "assess"]
 
 #: Version of the JSON layout of an assessment; bump on any breaking change.
-ASSESSMENT_SCHEMA_VERSION = "2"
+ASSESSMENT_SCHEMA_VERSION = "3"
 
 
 class EvidenceOnFile(BaseModel):

@@ -152,3 +152,15 @@ class TestCrossSiteRequests:
         r = open_client.post("/export", data={"patient": '{"age_years": 58, "laterality": "left", '
                                               '"setting": "diagnosis"}', "format": "fhir"})
         assert r.status_code == 403 and r.json()["error"] == "forbidden"
+
+
+def test_the_form_takes_the_pathological_n_category_and_im_node_tissue():
+    fields = {f.name: f for g in form_groups() for f in g.fields}
+    assert fields["im_node_tissue.result"].label == "IM node pathology result"
+    assert {v for v, _ in fields["im_node_tissue.result"].options} == {"positive", "negative", "non_diagnostic"}
+    assert "pN3b" in {v for v, _ in fields["pathological_n_stage"].options}
+    data, _ = form_to_patient({"age_years": "58", "laterality": "left", "setting": "after_surgery",
+                               "pathological_n_stage": "pN1a", "positive_axillary_nodes": "2",
+                               "im_node_tissue.method": "im_sentinel_biopsy", "im_node_tissue.result": "negative"})
+    assert data["im_node_tissue"] == {"method": "im_sentinel_biopsy", "result": "negative"}
+    assert data["pathological_n_stage"] == "pN1a"

@@ -38,7 +38,7 @@ def test_full_assessment_is_json_serialisable(evidence):
     again = DecisionAssessment.model_validate_json(text)
     assert again.recommendation.recommendation is a.recommendation.recommendation
     payload = json.loads(text)
-    assert payload["schema_version"] == "2" and payload["evidence_version"] == evidence.version
+    assert payload["schema_version"] == "3" and payload["evidence_version"] == evidence.version
     assert payload["thresholds"]["thresholds"]["omit_below"]["basis"] == "choice"
 
 

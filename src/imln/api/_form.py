@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from imln.report._labels import label_for, modality_label
+from imln.report._labels import LABELS, label_for, modality_label
 from imln.schema import Problem, patient_json_schema
 
 __all__ = ["FormField", "FormGroup", "form_groups", "form_to_patient", "problem_field_name"]
@@ -47,8 +47,12 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "Axilla and treatment",
         (
             "clinical_n_stage",
+            "pathological_n_stage",
             "positive_axillary_nodes",
             "examined_axillary_nodes",
+            "im_node_tissue.method",
+            "im_node_tissue.result",
+            "im_node_tissue.date",
             "neoadjuvant_chemotherapy",
             "implant_reconstruction",
             "prior_imn_radiotherapy",
@@ -117,7 +121,7 @@ def _field(name: str, key: str, node: dict[str, Any], required: bool, enum_label
     unit = node.get("x-unit", "") or ""
     f = FormField(
         name=name,
-        label=label_for(key),
+        label=label_for(name if name in LABELS else key),
         kind="text",
         required=required,
         unit=unit,

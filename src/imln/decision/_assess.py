@@ -26,7 +26,7 @@ from imln.evidence import EvidenceBase, load_evidence
 __all__ = ["DECISION_SCHEMA_VERSION", "DecisionAssessment", "assess_decision"]
 
 #: Version of the JSON layout of a DecisionAssessment; bump on any breaking change.
-DECISION_SCHEMA_VERSION = "2"
+DECISION_SCHEMA_VERSION = "3"
 
 DISCLAIMER = (
     "Decision support, not a medical device. Thresholds marked 'choice' are defaults chosen for imln, not "

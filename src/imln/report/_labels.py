@@ -36,6 +36,11 @@ LABELS: dict[str, str] = {
     "mammographic_calcification": "Suspicious calcification on mammography",
     # axilla and treatment
     "clinical_n_stage": "Clinical N category (AJCC 8th)",
+    "pathological_n_stage": "Pathological N category (AJCC 8th; ypN after NAC)",
+    "im_node_tissue": "Internal mammary node pathology",
+    "im_node_tissue.method": "IM node tissue obtained by",
+    "im_node_tissue.result": "IM node pathology result",
+    "im_node_tissue.date": "Date of the IM node biopsy",
     "positive_axillary_nodes": "Positive axillary nodes",
     "examined_axillary_nodes": "Axillary nodes examined",
     "neoadjuvant_chemotherapy": "Neoadjuvant chemotherapy",
