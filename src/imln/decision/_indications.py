@@ -317,7 +317,7 @@ def _assess(frozen: tuple, evidence_key: Same) -> IndicationAssessment:
                                  and m.action == "imn_radiotherapy" for f in m.missing))
     if not disease and _imn_involved(facts) is None:
         missing = list(dict.fromkeys(["clinical_n_stage", *missing]))
-    summary = _summary(group, disease, applies, trials_not_met, missing, facts)
+    summary = _summary(group, disease, applies, trials_not_met, missing)
     if facts["setting"] == "follow_up":
         summary = ("At follow-up the question is whether a finding is a recurrence; the adjuvant indications "
                    f"below are shown for reference. {summary}")
@@ -333,7 +333,7 @@ def _labels(matches: list[IndicationMatch], *, types: tuple[str, ...]) -> str:
 
 
 def _summary(group: Group, disease: list[str], applies: list[IndicationMatch], trials_not_met: list[IndicationMatch],
-             missing: list[str], facts: dict[str, Any]) -> str:
+             missing: list[str]) -> str:
     guide = _labels(applies, types=("guideline", "consensus"))
     trials = _labels(applies, types=("trial_eligibility", "trial_result"))
     if group == "imn_disease":

@@ -255,8 +255,7 @@ def _indication_statement(ctx: DecisionContext, evidence: EvidenceBase) -> State
                      locations=[evidence.get(r).location for r in ctx.indication_records])
 
 
-def _range_statements(rng: tuple[float, float], ctx: DecisionContext, thresholds: ThresholdSet,
-                      cls: RecommendationClass) -> list[Statement]:
+def _range_statements(rng: tuple[float, float], cls: RecommendationClass) -> list[Statement]:
     lo = input_figure("lo", rng[0], field="probability_range[0]", origin="probability_input", unit="probability")
     hi = input_figure("hi", rng[1], field="probability_range[1]", origin="probability_input", unit="probability")
     return [statement(
@@ -555,11 +554,6 @@ def recommend(
     return _recommend(probability, ctx, Same(thresholds), Same(evidence), None)
 
 
-def robust_over_range(lo: float, hi: float, ctx: DecisionContext, thresholds: ThresholdSet) -> bool:
-    """Whether every probability in [lo, hi] gives one class (the classes are a monotone step function)."""
-    return classify(lo, ctx, thresholds) == classify(hi, ctx, thresholds)
-
-
 @lru_cache(maxsize=RESULT_CACHE_SIZE)
 def _recommend(probability: ProbabilityEstimate | None, ctx: DecisionContext, thresholds_key: Same,
                evidence_key: Same, probability_range: tuple[float, float] | None = None) -> Recommendation:
@@ -574,7 +568,7 @@ def _recommend(probability: ProbabilityEstimate | None, ctx: DecisionContext, th
         cls = classify(probability_range[0], ctx, thresholds)
         uncertain, straddled, (lo_c, pt_c, hi_c) = False, [], (cls, cls, cls)
         unc_text = "Robust: every value of the probability range gives this recommendation."
-        rationale = _range_statements(probability_range, ctx, thresholds, cls)
+        rationale = _range_statements(probability_range, cls)
     else:
         cls = classify(probability.point, ctx, thresholds)
         uncertain, straddled, (lo_c, pt_c, hi_c), unc_statement, unc_text = _uncertainty(probability, ctx,
