@@ -66,14 +66,18 @@ for (name in sets) {
     put(name, "metafor", "se", fit$se)
     put(name, "metafor", "psi", c(fit$tau2[1], fit$rho * sqrt(fit$tau2[1] * fit$tau2[2]), fit$rho * sqrt(fit$tau2[1] * fit$tau2[2]), fit$tau2[2]))
     put(name, "metafor", "loglik_reml", as.numeric(logLik(fit)))
-    for (j in 1:2) {
-      u <- long[long$outcome == levels(long$outcome)[j], ]
-      uf <- rma(yi, vi, data = u, method = "REML", control = list(threshold = 1e-12, maxiter = 10000))
-      put(name, "metafor_univariate", c("tsens", "tfpr")[j], c(coef(uf), uf$se, uf$tau2))
-      u3 <- u[1:3, ]
-      uf3 <- rma(yi, vi, data = u3, method = "REML", control = list(threshold = 1e-12, maxiter = 10000))
-      put(name, "metafor_univariate_first3", c("tsens", "tfpr")[j], c(coef(uf3), uf3$se, uf3$tau2))
+    uni <- function(dd, label) {  # univariate REML per margin, after mada's correction of these studies
+      dd <- correct(dd)
+      se <- dd$TP / (dd$TP + dd$FN); fp <- dd$FP / (dd$FP + dd$TN)
+      margins <- list(tsens = data.frame(yi = qlogis(se), vi = 1 / ((dd$TP + dd$FN) * se * (1 - se))),
+                      tfpr = data.frame(yi = qlogis(fp), vi = 1 / ((dd$FP + dd$TN) * fp * (1 - fp))))
+      for (j in names(margins)) {
+        uf <- rma(yi, vi, data = margins[[j]], method = "REML", control = list(threshold = 1e-12, maxiter = 10000))
+        put(name, label, j, c(coef(uf), uf$se, uf$tau2))
+      }
     }
+    uni(d, "metafor_univariate")
+    uni(d[1:3, ], "metafor_univariate_first3")
   }
 }
 res <- do.call(rbind, rows)
