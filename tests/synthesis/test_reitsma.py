@@ -1,0 +1,131 @@
+"""Behaviour of imln.synthesis beyond the R parity: corrections, the fallback rule, derived measures, figures."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from scipy.special import expit
+
+from imln.synthesis import (
+    MIN_STUDIES_BIVARIATE,
+    ReitsmaFit,
+    UnivariateFit,
+    fit_accuracy,
+    fit_reitsma,
+    forest_plot,
+    prepare_cells,
+    sroc_plot,
+)
+
+
+@pytest.fixture(scope="module")
+def dementia(datasets: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    return datasets["Dementia"]
+
+
+@pytest.fixture(scope="module")
+def fit(dementia: pd.DataFrame) -> ReitsmaFit:
+    return fit_reitsma(dementia.TP, dementia.FP, dementia.FN, dementia.TN)
+
+
+def test_correction_all_single_none() -> None:
+    tp, fp, fn, tn = [10, 5], [0, 3], [2, 4], [20, 30]
+    every = prepare_cells(tp, fp, fn, tn)  # mada's default: all cells of all studies
+    assert every.corrected and every.tp.tolist() == [10.5, 5.5] and every.tn.tolist() == [20.5, 30.5]
+    single = prepare_cells(tp, fp, fn, tn, correction_control="single")
+    assert single.tp.tolist() == [10.5, 5.0] and single.fp.tolist() == [0.5, 3.0]
+    none = prepare_cells([10, 5], [1, 3], [2, 4], [20, 30], correction_control="none")
+    assert not none.corrected and none.tp.tolist() == [10.0, 5.0]
+    with pytest.raises(ValueError, match="zero cell"):
+        prepare_cells(tp, fp, fn, tn, correction_control="none")
+    clean = prepare_cells([10, 5], [1, 3], [2, 4], [20, 30])
+    assert not clean.corrected  # no zero anywhere: nothing added
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        (([1, 2], [1], [1, 2], [1, 2]), "same length"),
+        (([0, 2], [0, 1], [0, 2], [3, 2]), "three or more zero"),
+        (([-1, 2], [1, 1], [1, 2], [3, 2]), "non-negative"),
+        (([0, 2], [1, 1], [0, 2], [3, 2]), "diseased"),
+    ],
+)
+def test_bad_cells(cells: tuple, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        prepare_cells(*cells)
+
+
+def test_fallback_rule(dementia: pd.DataFrame) -> None:
+    d = dementia
+    assert MIN_STUDIES_BIVARIATE == 4
+    three = fit_accuracy(d.TP[:3], d.FP[:3], d.FN[:3], d.TN[:3])
+    assert isinstance(three, UnivariateFit) and "3 studies" in three.reason
+    four = fit_accuracy(d.TP[:4], d.FP[:4], d.FN[:4], d.TN[:4])
+    assert isinstance(four, ReitsmaFit)
+    with pytest.raises(ValueError, match="one study"):
+        fit_accuracy([5], [1], [1], [9])
+    json.dumps(three.summary())
+
+
+def test_summary_point_and_derived_measures(fit: ReitsmaFit) -> None:
+    se, fpr = expit(fit.coefficients[:2])
+    assert fit.sensitivity.estimate == pytest.approx(se)
+    assert fit.specificity.estimate == pytest.approx(1 - fpr)
+    assert fit.specificity.lower == pytest.approx(1 - fit.false_positive_rate.upper)
+    assert fit.lr_positive.estimate == pytest.approx(se / fpr)
+    assert fit.lr_negative.estimate == pytest.approx((1 - se) / (1 - fpr))
+    assert fit.dor.estimate == pytest.approx(fit.lr_positive.estimate / fit.lr_negative.estimate)
+    # log DOR = tsens - tfpr is linear in the coefficients: its Wald interval is exact
+    v = fit.vcov[0, 0] + fit.vcov[1, 1] - 2 * fit.vcov[0, 1]
+    assert math.log(fit.dor.upper) == pytest.approx(math.log(fit.dor.estimate) + 1.959963984540054 * math.sqrt(v))
+    for e in (fit.sensitivity, fit.lr_positive, fit.lr_negative, fit.dor):
+        assert e.lower < e.estimate < e.upper
+
+
+def test_sroc_passes_through_summary_point_direction(fit: ReitsmaFit) -> None:
+    """The Rutter–Gatsonis curve is monotone increasing in FPR and stays in (0, 1)."""
+    s = fit.sroc()
+    assert len(s) == 99 and np.all(np.diff(s.sensitivity) > 0)
+    auc, pauc = fit.auc()
+    assert 0.5 < auc < 1 and 0 < pauc < 1
+
+
+def test_prediction_region_contains_confidence_region(fit: ReitsmaFit) -> None:
+    cr, pr = fit.confidence_region(), fit.prediction_region()
+    assert pr.sensitivity.max() > cr.sensitivity.max() and pr.sensitivity.min() < cr.sensitivity.min()
+    assert pr.fpr.max() > cr.fpr.max() and pr.fpr.min() < cr.fpr.min()
+
+
+def test_meta_regression_has_no_summary_point(datasets: dict[str, pd.DataFrame]) -> None:
+    d = datasets["smoking"]
+    reg = fit_reitsma(d.TP, d.FP, d.FN, d.TN, covariates=d[["type"]])
+    with pytest.raises(ValueError, match="meta-regression"):
+        _ = reg.sensitivity
+    pred = reg.predict_logits({"typeSAQ": [0.0, 1.0]})
+    np.testing.assert_allclose(pred.tsens, [reg.coefficients[0], reg.coefficients[0] + reg.coefficients[1]])
+    sub = d[d.type == "IAQ"]
+    alone = fit_reitsma(sub.TP, sub.FP, sub.FN, sub.TN)
+    assert alone.n_studies == 20
+
+
+def test_summary_is_json(fit: ReitsmaFit) -> None:
+    out = json.loads(json.dumps(fit.summary()))
+    assert out["n_studies"] == 33 and out["continuity_corrected"] is True
+    assert out["sensitivity"]["estimate"] == pytest.approx(fit.sensitivity.estimate)
+
+
+def test_figures(fit: ReitsmaFit, dementia: pd.DataFrame, tmp_path) -> None:
+    d = dementia
+    f1 = sroc_plot(fit, title="Dementia")
+    f2 = forest_plot(d.TP, d.FP, d.FN, d.TN, fit=fit)
+    f3 = forest_plot(d.TP[:3], d.FP[:3], d.FN[:3], d.TN[:3], fit=fit_accuracy(d.TP[:3], d.FP[:3], d.FN[:3], d.TN[:3]))
+    for i, f in enumerate((f1, f2, f3)):
+        assert isinstance(f, Figure)
+        f.savefig(tmp_path / f"{i}.png")
+        assert (tmp_path / f"{i}.png").stat().st_size > 1000
