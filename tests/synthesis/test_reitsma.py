@@ -129,3 +129,22 @@ def test_figures(fit: ReitsmaFit, dementia: pd.DataFrame, tmp_path) -> None:
         assert isinstance(f, Figure)
         f.savefig(tmp_path / f"{i}.png")
         assert (tmp_path / f"{i}.png").stat().st_size > 1000
+
+
+def test_no_heterogeneity_reaches_the_boundary(tmp_path) -> None:
+    """8 studies simulated without heterogeneity (numpy seed 2026, sens 0.85, FPR 0.10): REML puts Ψ at 0
+    (mada 0.5.12 gives the same coefficients, 1.458802 and -2.300392, and Ψ ≈ 1e-9), so β is the
+    inverse-variance (fixed-effect) mean of each margin, and the SROC is refused, not invented."""
+    d = pd.DataFrame({"TP": [59, 27, 15, 45, 34, 39, 20, 34], "FN": [12, 3, 6, 13, 7, 9, 4, 8],
+                      "FP": [11, 7, 12, 11, 12, 14, 14, 2], "TN": [106, 75, 127, 123, 112, 134, 112, 59]})
+    fit = fit_reitsma(d.TP, d.FP, d.FN, d.TN)
+    assert fit.converged and fit.psi_singular and np.max(np.abs(fit.psi)) < 1e-8
+    for k, (a, b) in enumerate((("TP", "FN"), ("FP", "TN"))):
+        y = np.log(d[a] / d[b])
+        w = 1 / (1 / d[a] + 1 / d[b])
+        assert fit.coefficients[k] == pytest.approx(np.sum(w * y) / np.sum(w), abs=1e-6)
+    np.testing.assert_allclose(fit.coefficients, [1.458802, -2.300392], atol=1e-6)
+    with pytest.raises(ValueError, match="not identified"):
+        fit.sroc()
+    json.dumps(fit.summary())
+    sroc_plot(fit).savefig(tmp_path / "boundary.png")

@@ -81,10 +81,11 @@ def sroc_plot(
     sens = raw.tp / (raw.tp + raw.fn)
     size = raw.sum(axis=1)
     ax.scatter(fpr, sens, s=15 + 85 * size / size.max(), facecolors="none", edgecolors="grey", label="Studies")
-    curve = fit.sroc()
-    if not extrapolate:
-        curve = curve[(curve.fpr >= fpr.min()) & (curve.fpr <= fpr.max())]
-    ax.plot(curve.fpr, curve.sensitivity, color="black", label="SROC (Rutter–Gatsonis)")
+    if np.min(np.diag(fit.psi)) >= 1e-10:  # else the SROC is not identified (see ReitsmaFit.hsroc)
+        curve = fit.sroc()
+        if not extrapolate:
+            curve = curve[(curve.fpr >= fpr.min()) & (curve.fpr <= fpr.max())]
+        ax.plot(curve.fpr, curve.sensitivity, color="black", label="SROC (Rutter–Gatsonis)")
     cr = fit.confidence_region()
     ax.plot(cr.fpr, cr.sensitivity, color="tab:blue", label=f"{int(fit.level * 100)}% confidence region")
     if predict:

@@ -165,33 +165,39 @@ class _Problem:
 
     def loglik(self, par: np.ndarray) -> float:
         """REML log-likelihood exactly as ``mvmeta:::remlprof.fn`` (constant included)."""
+        return self.value_and_gradient(par, gradient=False)[0]
+
+    def gradient(self, par: np.ndarray) -> np.ndarray:
+        return self.value_and_gradient(par)[1]
+
+    def value_and_gradient(self, par: np.ndarray, gradient: bool = True) -> tuple[float, np.ndarray]:
+        """The REML log-likelihood and its gradient in (L11, L21, L22).
+
+        dℓ = tr(G dΨ) with G = ½ Σ_i (W_i r_i r_i' W_i − P_ii), P_ii the i-th diagonal block of
+        P = W − W Z (Z'WZ)⁻¹ Z'W; with Ψ = LL', dℓ/dL = 2 G L (lower triangle).
+        """
         psi = self.psi(par)
         W, det, Z, A, cho, beta = self.gls(psi)
         if np.any(det <= 0):
-            return -np.inf
+            return -np.inf, np.full(3, np.nan)
         r = self.y - np.einsum("nkj,j->nk", Z, beta)
-        quad = np.einsum("nk,nkl,nl->", r, W, r)
+        Wr = np.einsum("nkl,nl->nk", W, r)
         nall, p2 = 2 * self.n, 2 * self.p
-        return float(
+        value = float(
             -0.5 * (nall - p2) * math.log(2 * math.pi)
             - 0.5 * np.sum(np.log(det))
             - np.sum(np.log(np.diag(cho)))
-            - 0.5 * quad
+            - 0.5 * np.sum(r * Wr)
         )
-
-    def gradient(self, par: np.ndarray) -> np.ndarray:
-        """d loglik / d (L11, L21, L22): G = ½ Σ (W r r' W − P_ii), d/dL = 2 G L (lower triangle)."""
-        psi = self.psi(par)
-        W, det, Z, A, cho, beta = self.gls(psi)
-        r = self.y - np.einsum("nkj,j->nk", Z, beta)
-        Wr = np.einsum("nkl,nl->nk", W, r)
+        if not gradient:
+            return value, np.full(3, np.nan)
         WZ = W @ Z
         Ainv = np.linalg.inv(A)
         Pii = W - np.einsum("nki,ij,nlj->nkl", WZ, Ainv, WZ)
         G = 0.5 * (np.einsum("nk,nl->kl", Wr, Wr) - Pii.sum(axis=0))
         L = np.array([[par[0], 0.0], [par[1], par[2]]])
         D = 2 * G @ L
-        return np.array([D[0, 0], D[1, 0], D[1, 1]])
+        return value, np.array([D[0, 0], D[1, 0], D[1, 1]])
 
 
 def _start(y: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -207,20 +213,10 @@ def _start(y: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.array([taus[0], 0.0, taus[1]])
 
 
-def _maximise(problem: _Problem) -> tuple[np.ndarray, bool, int]:
-    f = lambda par: -problem.loglik(par)  # noqa: E731
-    g = lambda par: -problem.gradient(par)  # noqa: E731
-    best = None
-    for start in (_start(problem.y, problem.v), np.array([0.3, 0.0, 0.3]), np.array([1.0, -0.5, 1.0])):
-        res = optimize.minimize(f, start, jac=g, method="BFGS", options={"gtol": 1e-9, "maxiter": 2000})
-        if best is None or res.fun < best.fun - 1e-12:
-            best = res
-    par = best.x
-    # Newton polish on the analytic gradient (finite-difference Hessian of the gradient).
+def _newton_polish(problem: _Problem, par: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Newton steps on the analytic gradient (central-difference Hessian); True if at a strict maximum."""
     for _ in range(20):
         grad = problem.gradient(par)
-        if np.max(np.abs(grad)) < 1e-10:
-            break
         H = np.empty((3, 3))
         for j in range(3):
             h = 1e-6 * max(1.0, abs(par[j]))
@@ -228,19 +224,39 @@ def _maximise(problem: _Problem) -> tuple[np.ndarray, bool, int]:
             e[j] = h
             H[:, j] = (problem.gradient(par + e) - problem.gradient(par - e)) / (2 * h)
         H = (H + H.T) / 2
-        try:
-            step = np.linalg.solve(H, grad)
-        except np.linalg.LinAlgError:
+        if not np.all(np.isfinite(H)) or not np.all(np.linalg.eigvalsh(H) < 0):
+            return par, False
+        if np.max(np.abs(grad)) < 1e-10:
+            return par, True
+        new = par - np.linalg.solve(H, grad)
+        if not problem.loglik(new) >= problem.loglik(par) - 1e-12:
+            return par, np.max(np.abs(grad)) < 1e-6
+        par = new
+    return par, bool(np.max(np.abs(problem.gradient(par))) < 1e-6)
+
+
+def _maximise(problem: _Problem) -> tuple[np.ndarray, bool, int]:
+    """BFGS (scipy) from a DerSimonian–Laird start, then Newton; more starts only if that does not
+    end at a strict interior maximum (e.g. Ψ singular, ρ = ±1), keeping the highest likelihood."""
+
+    def negative(par: np.ndarray) -> tuple[float, np.ndarray]:
+        v, g = problem.value_and_gradient(par)
+        return -v, -g
+
+    best: tuple[float, np.ndarray, bool, int] | None = None
+    starts = (_start(problem.y, problem.v), np.array([0.3, 0.0, 0.3]), np.array([1.0, -0.5, 1.0]),
+              np.array([1.0, 0.5, 1.0]))
+    for start in starts:
+        res = optimize.minimize(negative, start, jac=True, method="BFGS", options={"gtol": 1e-7, "maxiter": 2000})
+        par, strict = _newton_polish(problem, res.x)
+        value = problem.loglik(par)
+        ok = strict or bool(res.success)
+        if best is None or value > best[0] + 1e-10:
+            best = (value, par, ok, int(res.nit))
+        if strict:
             break
-        if np.all(np.linalg.eigvalsh(H) < 0):  # at a maximum's basin: Newton step for the maximum
-            new = par - step
-            if problem.loglik(new) >= problem.loglik(par) - 1e-12:
-                par = new
-                continue
-        break
-    grad = problem.gradient(par)
-    converged = bool(best.success or np.max(np.abs(grad)) < 1e-6)
-    return par, converged, int(best.nit)
+    assert best is not None
+    return best[1], best[2], best[3]
 
 
 # --------------------------------------------------------------------------- results
@@ -322,6 +338,12 @@ class ReitsmaFit:
         return float(self.psi[0, 1] / (t[0] * t[1])) if t[0] > 0 and t[1] > 0 else float("nan")
 
     @property
+    def psi_singular(self) -> bool:
+        """Ψ at the boundary of its space (a variance ≈ 0 or |ρ| ≈ 1): the SROC is then not identified."""
+        return bool(np.linalg.eigvalsh(self.psi)[0] <= 1e-8 * max(float(np.trace(self.psi)), 1e-300) or
+                    np.min(np.diag(self.psi)) < 1e-10)
+
+    @property
     def aic(self) -> float:
         return -2 * self.loglik + 2 * (self.n_fixed + 3)
 
@@ -389,8 +411,14 @@ class ReitsmaFit:
     # -- SROC
     @property
     def hsroc(self) -> HSROC:
-        """As ``mada:::calc_hsroc_coef`` (Harbord et al. 2007, with the FPR sign convention)."""
+        """As ``mada:::calc_hsroc_coef`` (Harbord et al. 2007, with the FPR sign convention).
+
+        Needs both between-study variances > 0 (β = log(τ_fpr/τ_sens)); mada returns
+        arbitrary numbers when one is 0, this raises instead.
+        """
         self._require_summary()
+        if np.min(np.diag(self.psi)) < 1e-10:
+            raise ValueError("a between-study variance is 0: the Rutter–Gatsonis SROC is not identified")
         c, psi = self.coefficients, self.psi
         s1, s2 = self.tau
         return HSROC(
@@ -471,13 +499,15 @@ class ReitsmaFit:
             "bic": self.bic,
             "level": self.level,
             "converged": self.converged,
+            "psi_singular": self.psi_singular,
         }
         if not self.is_regression:
             for name in ("sensitivity", "specificity", "false_positive_rate", "lr_positive", "lr_negative", "dor"):
                 e = getattr(self, name)
                 out[name] = {"estimate": e.estimate, "lower": e.lower, "upper": e.upper}
-            out["hsroc"] = self.hsroc.__dict__
-            out["auc"], out["pauc"] = self.auc()
+            if np.min(np.diag(self.psi)) >= 1e-10:
+                out["hsroc"] = self.hsroc.__dict__
+                out["auc"], out["pauc"] = self.auc()
         return out
 
 
