@@ -148,3 +148,19 @@ def test_no_heterogeneity_reaches_the_boundary(tmp_path) -> None:
         fit.sroc()
     json.dumps(fit.summary())
     sroc_plot(fit).savefig(tmp_path / "boundary.png")
+
+
+def test_predictive_distribution_is_wider_than_the_confidence_interval(fit: ReitsmaFit) -> None:
+    """The predictive (new-study) intervals contain the confidence intervals; medians are the plug-in values
+    for sens, spec and DOR (exact) and close to them for the LRs (Monte Carlo, fixed seed: reproducible)."""
+    pred = fit.predictive()
+    for name in ("sensitivity", "specificity", "dor", "lr_positive", "lr_negative"):
+        ci, pi = getattr(fit, name), pred[name]
+        assert pi.lower < ci.lower and ci.upper < pi.upper, name
+    assert pred["sensitivity"].estimate == pytest.approx(fit.sensitivity.estimate)
+    assert pred["dor"].estimate == pytest.approx(fit.dor.estimate)
+    assert pred["lr_positive"].estimate == pytest.approx(fit.lr_positive.estimate, rel=0.05)
+    assert fit.predictive() == pred  # same seed, same draws
+    # the sensitivity interval is expit(mu ± z·sqrt(tau² + se²))
+    sd = math.sqrt(fit.psi[0, 0] + fit.vcov[0, 0])
+    assert pred["sensitivity"].upper == pytest.approx(expit(fit.coefficients[0] + 1.959963984540054 * sd))

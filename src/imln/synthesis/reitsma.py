@@ -469,6 +469,36 @@ class ReitsmaFit:
         """Prediction region for a new study's (FPR, sensitivity): ellipse of Ψ + Var(β), as ``plot.reitsma(predict=TRUE)``."""
         return self._ellipse(self.psi + self.vcov[:2, :2], level, npoints)
 
+    def predictive(self, level: float | None = None, n_draws: int = 200_000, seed: int = 20261206) -> dict[str, Estimate]:
+        """What a new study (or a new patient's setting) may show: the predictive distribution
+        (logit sens, logit FPR) ~ N(μ̂, Ψ + Var(μ̂)), the distribution behind the prediction region.
+
+        Sensitivity and specificity: the median and the central ``level`` interval, exact
+        (expit of normal quantiles). LR+, LR− and DOR: the median and interval of ``n_draws``
+        Monte Carlo draws (numpy's default generator with the fixed, reported ``seed``); DOR's
+        are exact as well, since log DOR is normal.
+        """
+        level = self.level if level is None else level
+        sigma = self.psi + self.vcov[:2, :2]
+        z = stats.norm.ppf(1 - (1 - level) / 2)
+        sd = np.sqrt(np.diag(sigma))
+        mu = self.mu
+        out = {
+            "sensitivity": Estimate(float(expit(mu[0])), float(expit(mu[0] - z * sd[0])), float(expit(mu[0] + z * sd[0]))),
+            "specificity": Estimate(float(1 - expit(mu[1])), float(1 - expit(mu[1] + z * sd[1])),
+                                    float(1 - expit(mu[1] - z * sd[1]))),
+        }
+        sd_dor = math.sqrt(sigma[0, 0] + sigma[1, 1] - 2 * sigma[0, 1])
+        ldor = mu[0] - mu[1]
+        out["dor"] = Estimate(math.exp(ldor), math.exp(ldor - z * sd_dor), math.exp(ldor + z * sd_dor))
+        draws = np.random.default_rng(seed).multivariate_normal(mu, sigma, size=n_draws, method="cholesky")
+        se, fpr = expit(draws[:, 0]), expit(draws[:, 1])
+        q = [(1 - level) / 2, 0.5, 1 - (1 - level) / 2]
+        for name, values in (("lr_positive", se / fpr), ("lr_negative", (1 - se) / (1 - fpr))):
+            lo, med, hi = np.quantile(values, q)
+            out[name] = Estimate(float(med), float(lo), float(hi))
+        return out
+
     # -- regression
     def predict_logits(self, covariates: pd.DataFrame | Mapping[str, Sequence]) -> pd.DataFrame:
         """Summary (logit sens, logit FPR) and their SEs at given design rows (columns as ``coef_names[:p]``)."""
