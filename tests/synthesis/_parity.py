@@ -68,6 +68,15 @@ def check_mada_regression(ref: pd.DataFrame, smoking: pd.DataFrame) -> None:
         np.testing.assert_allclose(v, reference(ref, "smoking", "mada_regression", q), rtol=0, atol=TOL, err_msg=q)
 
 
+def check_mada_single(ref: pd.DataFrame, datasets: dict[str, pd.DataFrame]) -> None:
+    """correction.control = "single": 0.5 only to the studies with a zero cell."""
+    for name, d in datasets.items():
+        fit = fit_reitsma(d.TP, d.FP, d.FN, d.TN, correction_control="single")
+        for q, v in {"coef": fit.coefficients, "se": fit.se, "psi": fit.psi.ravel(order="F"),
+                     "loglik": np.array([fit.loglik])}.items():
+            np.testing.assert_allclose(v, reference(ref, name, "mada_single", q), rtol=0, atol=TOL, err_msg=f"{name} {q}")
+
+
 def check_metafor(ref: pd.DataFrame, datasets: dict[str, pd.DataFrame]) -> None:
     """Bivariate: metafor::rma.mv(struct = "UN", REML). metafor's REML log-likelihood adds
     ½ log det(X'X) = log k (X = I2 ⊗ 1_k), which mvmeta/mada leave out."""

@@ -10,6 +10,7 @@ R code (data/make_reference.R; the live versions are in test_r_live.py)::
     mada:::ROC.ellipse2(fit, add = FALSE)$ROCellipse
     ellipse::ellipse(fit$Psi + vcov(fit), centre = fit$coefficients["(Intercept)", ], level = 0.95)
     reitsma(smoking, formula = cbind(tsens, tfpr) ~ type)
+    reitsma(Dementia, correction.control = "single")
 
     library(metafor)   # long format, 0.5 added to every cell when any cell is zero
     rma.mv(yi, vi, mods = ~ outcome - 1, random = ~ outcome | study, struct = "UN", method = "REML")
@@ -29,6 +30,10 @@ def test_mada_bivariate(frozen: pd.DataFrame, datasets: dict[str, pd.DataFrame])
 
 def test_mada_meta_regression(frozen: pd.DataFrame, datasets: dict[str, pd.DataFrame]) -> None:
     _parity.check_mada_regression(frozen, datasets["smoking"])
+
+
+def test_mada_single_study_correction(frozen: pd.DataFrame, datasets: dict[str, pd.DataFrame]) -> None:
+    _parity.check_mada_single(frozen, datasets)
 
 
 def test_metafor_bivariate(frozen: pd.DataFrame, datasets: dict[str, pd.DataFrame]) -> None:

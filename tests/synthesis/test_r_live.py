@@ -36,3 +36,4 @@ def test_metafor_univariate_live(fresh_metafor: pd.DataFrame, datasets: dict[str
 def test_mada_live(fresh_mada: pd.DataFrame, datasets: dict[str, pd.DataFrame]) -> None:
     _parity.check_mada(fresh_mada, datasets)
     _parity.check_mada_regression(fresh_mada, datasets["smoking"])
+    _parity.check_mada_single(fresh_mada, datasets)

@@ -44,6 +44,11 @@ for (name in sets) {
       pe <- ellipse::ellipse(fit$Psi + vcov(fit), centre = mu, level = 0.95)
       put(name, m, "pred_region", c(plogis(pe[, 2]), plogis(pe[, 1])))
     }
+    fit <- reitsma(d, correction.control = "single", control = list(reltol = 1e-14, maxiter = 10000))
+    put(name, "mada_single", "coef", coef(fit))
+    put(name, "mada_single", "se", sqrt(diag(vcov(fit))))
+    put(name, "mada_single", "psi", fit$Psi)
+    put(name, "mada_single", "loglik", as.numeric(logLik(fit)))
     if (name == "smoking") {
       fit <- reitsma(d, formula = cbind(tsens, tfpr) ~ type, control = list(reltol = 1e-14, maxiter = 10000))
       put(name, "mada_regression", "coef", coef(fit))
