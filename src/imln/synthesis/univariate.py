@@ -6,13 +6,16 @@ and logit FPR are pooled separately, each by a univariate random-effects model w
 (as ``metafor::rma(yi, vi, method = "REML")``), and their correlation is not estimated, so
 there is no SROC curve and no joint region. One study is not pooled.
 
-Why 4: the bivariate model has 5 parameters (2 means, 2 variances, 1 correlation) from 2k
-logits; Takwoingi et al. (Stat Methods Med Res 2017;26(4):1896-1911, "Performance of methods
-for meta-analysis of diagnostic test accuracy with few studies or sparse data") found the
-bivariate model often fails to converge or estimates the correlation at ±1 with fewer than
-about 5 studies and advised simpler univariate random-effects models then; the Cochrane
-Handbook for DTA Reviews (ch. 10, 2023) gives the same advice. The threshold of 4 is this
-package's choice in that range (``MIN_STUDIES_BIVARIATE``), not a number from either source.
+Why a fallback: Takwoingi, Guo, Riley and Deeks, "Performance of methods for meta-analysis of
+diagnostic test accuracy with few studies or sparse data", Stat Methods Med Res
+2017;26(4):1896-1911 (doi:10.1177/0962280215592269), abstract: hierarchical models "may not
+converge, or give unreliable parameter estimates" with few studies or sparse data, and
+"univariate random effects logistic regression models are appropriate when a bivariate model
+cannot be fitted". Two differences from that advice, stated plainly: (1) the threshold of 4
+studies (``MIN_STUDIES_BIVARIATE``) is this package's choice, not a number from that paper
+(the bivariate model has 5 parameters from 2k logits; with 3 studies Ψ rests on 6 numbers);
+(2) the fallback pools the logits with their normal approximation (as ``metafor::rma``, the
+reference it is tested against), not by random-effects logistic regression on the counts.
 """
 
 from __future__ import annotations
