@@ -8,6 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
 from scipy.special import expit
 
@@ -164,3 +166,33 @@ def test_predictive_distribution_is_wider_than_the_confidence_interval(fit: Reit
     # the sensitivity interval is expit(mu ± z·sqrt(tau² + se²))
     sd = math.sqrt(fit.psi[0, 0] + fit.vcov[0, 0])
     assert pred["sensitivity"].upper == pytest.approx(expit(fit.coefficients[0] + 1.959963984540054 * sd))
+
+
+_study = st.tuples(*(st.integers(1, 60) for _ in range(4)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(_study, min_size=5, max_size=12), st.randoms(use_true_random=False))
+def test_fit_is_a_maximum_and_ignores_study_order(studies, rnd) -> None:
+    """For random tables: the REML fit beats nearby Ψ (a maximum) and does not depend on the order of studies."""
+    from imln.synthesis.reitsma import _Problem  # noqa: PLC0415
+
+    tp, fp, fn, tn = (np.array(c, dtype=float) for c in zip(*studies, strict=True))
+    fit = fit_reitsma(tp, fp, fn, tn)
+    order = list(range(len(studies)))
+    rnd.shuffle(order)
+    again = fit_reitsma(tp[order], fp[order], fn[order], tn[order])
+    assert again.loglik == pytest.approx(fit.loglik, abs=1e-7)
+    np.testing.assert_allclose(again.coefficients, fit.coefficients, atol=1e-5)
+    c = fit.cells
+    pos, neg = c.tp + c.fn, c.fp + c.tn
+    se, fpr = c.tp / pos, c.fp / neg
+    problem = _Problem(np.column_stack([np.log(se / (1 - se)), np.log(fpr / (1 - fpr))]),
+                       np.column_stack([1 / (pos * se * (1 - se)), 1 / (neg * fpr * (1 - fpr))]), fit.design)
+    L = np.linalg.cholesky(fit.psi + 1e-12 * np.eye(2))
+    best = problem.loglik(np.array([L[0, 0], L[1, 0], L[1, 1]]))
+    assert best == pytest.approx(fit.loglik_reml, abs=1e-6)
+    for delta in np.eye(3) * 0.05:
+        for sign in (1, -1):
+            par = np.array([L[0, 0], L[1, 0], L[1, 1]]) + sign * delta
+            assert problem.loglik(par) <= best + 1e-8
