@@ -29,6 +29,7 @@ from imln.evidence import (
     EvidenceRecord,
     Kind,
     Modality,
+    Setting,
     audit_evidence,
     load_evidence,
     record_summary,
@@ -526,6 +527,51 @@ def evidence_audit(
         out.print(t)
     if strict and audit.summary["fail"]:
         raise typer.Exit(1)
+
+
+@evidence_app.command("pool")
+def evidence_pool(
+    modality: Annotated[Modality, typer.Option(help="Modality whose accuracy records to pool.")],
+    setting: Annotated[Setting | None, typer.Option(help="Only records of this setting.")] = None,
+    figure: Annotated[Path | None, typer.Option(help="Write the SROC plot (bivariate pools) or forest plot here (PNG/PDF/SVG).")] = None,
+    as_json: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Pool the modality's primary accuracy studies (bivariate random effects; rules: imln.synthesis.evidence)."""
+    from imln.synthesis import ReitsmaFit, forest_plot, sroc_plot
+    from imln.synthesis.evidence import accuracy_pools
+
+    evidence, audit = _evidence(data_dir)
+    report = accuracy_pools(modality.value, setting.value if setting else None, evidence=evidence, audit=audit)
+    fitted = [p for p in report.pools if p.fit is not None]
+    if figure is not None and fitted:
+        p = fitted[0]
+        title = f"{modality.value} ({p.unit})"
+        fig = (sroc_plot(p.fit, title=title) if isinstance(p.fit, ReitsmaFit) else
+               forest_plot([s.tp for s in p.studies], [s.fp for s in p.studies], [s.fn for s in p.studies],
+                           [s.tn for s in p.studies], labels=[s.record_id for s in p.studies], fit=p.fit, title=title))
+        fig.savefig(figure, dpi=150)
+    if as_json:
+        _print_json(report.as_dict())
+        return
+    if not report.pools:
+        out.print(f"[yellow]No primary {modality.value} accuracy study with an identified 2×2 table"
+                  f"{' in setting ' + setting.value if setting else ''}: nothing to pool.[/]")
+    for p in report.pools:
+        t = Table(title=f"{modality.value}, {p.unit} level: {p.note}")
+        for col in ("record", "setting", "TP", "FP", "FN", "TN"):
+            t.add_column(col)
+        for s in p.studies:
+            t.add_row(s.record_id, s.setting, str(s.tp), str(s.fp), str(s.fn), str(s.tn))
+        out.print(t)
+        if p.fit is not None:
+            for name in ("sensitivity", "specificity", "lr_positive", "lr_negative", "dor"):
+                e = getattr(p.fit, name)
+                out.print(f"  {name}: {e.estimate:.3f} (95% CI {e.lower:.3f}–{e.upper:.3f})")
+    for rid, why in report.excluded:
+        out.print(f"[dim]excluded {rid}: {escape(why)}[/]")
+    if figure is not None and not fitted:
+        out.print("[dim]No figure: no pool was fitted.[/]")
 
 
 # --------------------------------------------------------------------------- schema
