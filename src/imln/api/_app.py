@@ -228,7 +228,8 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
                            problems=[_problem("<input>", "send the patient as JSON or YAML", ctype,
                                               ", ".join(PATIENT_TYPES))])
         body = await request.body()
-        return load_patient(body, name="request body")
+        # A body declared as JSON must be JSON: a syntax error (a trailing comma) is not rescued by YAML.
+        return load_patient(body, name="request body", format="json" if ctype == "application/json" else None)
 
     def stored_or_404(assessment_id: str) -> Any:
         row = get_store().get(assessment_id)
