@@ -87,3 +87,148 @@ def test_fuzz_yaml_scalars_never_500(api, pairs: list[tuple[str, str]]) -> None:
                        YAML_SCALAR_TEXT, max_size=6))
 def test_fuzz_web_validate_never_500(api, form: dict[str, str]) -> None:
     _answered_4xx_or_ok(api.post("/validate", data=form))
+
+
+# --------------------------------------------------------------------------- no unauthenticated writes
+
+import re  # noqa: E402
+import time  # noqa: E402
+
+from .conftest import TOKEN  # noqa: E402
+
+FORM = {"age_years": "46", "laterality": "left", "setting": "diagnosis", "tumor_size_mm": "32"}
+
+
+def _form_token(client) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', client.get("/").text).group(1)
+
+
+def _client(store, **settings):
+    return TestClient(create_app(Settings(api_token=TOKEN, **settings), store=store))
+
+
+class TestOpenFormDoesNotWrite:
+    def test_open_form_without_token_shows_but_does_not_store(self, open_client, store):
+        r = open_client.post("/assess", data={"csrf": _form_token(open_client), **FORM})
+        assert r.status_code == 200 and "Not stored: storing needs the access token" in r.text
+        assert store.count() == 0
+        assert 'name="stored_id"' not in r.text
+
+    def test_open_form_offers_the_token_to_store(self, open_client, store):
+        assert "to store this assessment" in open_client.get("/").text
+        r = open_client.post("/assess", data={"csrf": _form_token(open_client), "token": TOKEN, **FORM})
+        assert r.status_code == 200 and store.count() == 1 and store.list().items[0].id in r.text
+
+    def test_open_form_with_a_wrong_token_is_401_and_stores_nothing(self, open_client, store):
+        r = open_client.post("/assess", data={"csrf": _form_token(open_client), "token": "guess", **FORM})
+        assert r.status_code == 401 and store.count() == 0
+
+    def test_operator_can_opt_in_to_open_storage(self, store):
+        with _client(store, open_compute=True, open_web_storage=True) as c:
+            assert c.post("/assess", data={"csrf": _form_token(c), **FORM}).status_code == 200
+        assert store.count() == 1
+
+    def test_store_web_assessments_off_never_stores(self, store):
+        with _client(store, open_compute=True, store_web_assessments=False) as c:
+            r = c.post("/assess", data={"csrf": _form_token(c), "token": TOKEN, **FORM})
+            assert r.status_code == 200
+        assert store.count() == 0
+
+
+class TestSignedCsrf:
+    @pytest.mark.parametrize("pair", ["same", "timestamped"])
+    def test_self_made_cookie_and_field_pair_is_refused(self, store, pair):
+        with _client(store, open_compute=True, open_web_storage=True) as c:
+            nonce = "a" * 43
+            c.cookies.set("imln_csrf", nonce)
+            field = nonce if pair == "same" else f"{int(time.time())}.{'b' * 43}"
+            r = c.post("/assess", data={"csrf": field, **FORM})
+            assert r.status_code == 403
+        assert store.count() == 0
+
+    def test_token_signed_for_another_browser_is_refused(self, store):
+        with _client(store, open_compute=True, open_web_storage=True) as attacker, \
+                _client(store, open_compute=True, open_web_storage=True) as victim:
+            token = _form_token(attacker)  # the attacker loads the form: a valid token for the attacker's nonce
+            victim.get("/")  # the victim's browser has its own nonce cookie
+            assert victim.post("/assess", data={"csrf": token, **FORM}).status_code == 403
+        assert store.count() == 0
+
+    def test_token_from_another_server_secret_is_refused(self, store):
+        with _client(store, open_compute=True, open_web_storage=True, secret_key="one-secret") as a:
+            token = _form_token(a)
+            nonce = a.cookies.get("imln_csrf")
+        with _client(store, open_compute=True, open_web_storage=True, secret_key="another-secret") as b:
+            b.cookies.set("imln_csrf", nonce)
+            assert b.post("/assess", data={"csrf": token, **FORM}).status_code == 403
+
+    def test_expired_token_is_refused(self, store):
+        with _client(store, open_compute=True, open_web_storage=True, csrf_max_age_seconds=60) as c:
+            c.get("/")
+            nonce = c.cookies.get("imln_csrf")
+            old = c.app.state.form_signer.csrf_token(nonce, now=time.time() - 120)
+            fresh = c.app.state.form_signer.csrf_token(nonce)
+            r = c.post("/assess", data={"csrf": old, **FORM})
+            assert r.status_code == 403 and "expired" in r.text
+            assert c.post("/assess", data={"csrf": fresh, **FORM}).status_code == 200
+
+    @pytest.mark.parametrize("headers, ok", [
+        ({"Origin": "https://evil.example"}, False),
+        ({"Origin": "null"}, False),
+        ({"Referer": "https://evil.example/page"}, False),
+        ({"Origin": "http://testserver"}, True),
+        ({"Referer": "http://testserver/"}, True),
+        ({}, True),  # not a browser: no CSRF possible, the signed token still needed
+    ])
+    def test_origin_must_be_this_site(self, store, headers, ok):
+        with _client(store, open_compute=True, open_web_storage=True) as c:
+            r = c.post("/assess", data={"csrf": _form_token(c), **FORM}, headers=headers)
+            assert r.status_code == (200 if ok else 403)
+        assert store.count() == (1 if ok else 0)
+
+    def test_allowed_origins_setting(self, store):
+        with _client(store, open_compute=True, open_web_storage=True,
+                     allowed_origins=["https://imln.example.org"]) as c:
+            headers = {"Origin": "https://imln.example.org"}
+            assert c.post("/assess", data={"csrf": _form_token(c), **FORM}, headers=headers).status_code == 200
+
+    def test_export_checks_origin_too(self, open_client):
+        patient = '{"age_years": 58, "laterality": "left", "setting": "diagnosis"}'
+        r = open_client.post("/export", data={"csrf": _form_token(open_client), "patient": patient, "format": "fhir"},
+                             headers={"Origin": "https://evil.example"})
+        assert r.status_code == 403 and r.json()["error"] == "forbidden"
+
+
+class TestExportStoredId:
+    def test_export_does_not_echo_an_unsigned_stored_id(self, open_client):
+        patient = '{"age_years":58,"laterality":"left","setting":"diagnosis"}'
+        r = open_client.post("/export", data={"csrf": _form_token(open_client), "patient": patient, "format": "html",
+                                              "stored_id": "FORGED-ID-123"})
+        assert r.status_code == 200 and "FORGED-ID-123" not in r.text
+
+    def test_export_names_the_stored_id_it_signed(self, open_client, store):
+        page = open_client.post("/assess", data={"csrf": _form_token(open_client), "token": TOKEN, **FORM}).text
+        fields = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', page))
+        import html
+
+        fields = {k: html.unescape(v) for k, v in fields.items()}
+        stored_id = store.list().items[0].id
+        assert fields["stored_id"] == stored_id and fields["stored_sig"]
+        r = open_client.post("/export", data={**fields, "format": "html"})
+        assert r.status_code == 200 and stored_id in r.text
+        # the same signature on another patient's input is not accepted
+        other = fields["patient"].replace('"age_years":46', '"age_years":47')
+        r = open_client.post("/export", data={**fields, "patient": other, "format": "html"})
+        assert r.status_code == 200 and stored_id not in r.text
+
+
+def test_generated_token_is_not_printed_in_full(monkeypatch, tmp_path):
+    from imln.api._cli import _announce_token
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    token = "Zq" + "x" * 30
+    text = _announce_token(token)
+    assert token not in text and text.startswith("Zqxx…")
+    path = tmp_path / "imln" / "session-token"
+    assert str(path) in text
+    assert path.read_text().strip() == token and (path.stat().st_mode & 0o777) == 0o600
