@@ -25,6 +25,7 @@ from starlette.requests import ClientDisconnect
 from imln import __version__
 from imln._assessment import Assessment, assess
 from imln.api._limits import AccessLog, BodySizeLimit
+from imln.api._pdfpool import ClientGone, PdfBusy, PdfPool, PdfTimeout, PdfUnavailable
 from imln.api._settings import Settings
 from imln.evidence import Kind, Modality, audit_evidence, load_evidence, record_summary
 from imln.schema import Patient, PatientInputError, load_patient, patient_json_schema
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
     )
     app.state.settings = settings
     app.state.imln = state
+    app.state.pdf_pool = PdfPool(settings.pdf_workers, settings.pdf_queue, timeout=settings.pdf_timeout_seconds)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(AccessLog, logger=log)  # outermost: times and logs everything, 413s included
 
@@ -288,9 +290,9 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
 
     @app.get(f"{API}/assessments/{{assessment_id}}/report", tags=["reports"], dependencies=[Token],
              summary="A stored assessment as an HTML or PDF report")
-    async def stored_report(assessment_id: str, format: Annotated[str, Query(pattern="^(html|pdf)$")] = "html") -> Response:
+    async def stored_report(request: Request, assessment_id: str, format: Annotated[str, Query(pattern="^(html|pdf)$")] = "html") -> Response:
         row = stored_or_404(assessment_id)
-        return await _report(row.output, format, stored_id=row.id)
+        return await _report(row.output, format, stored_id=row.id, request=request)
 
     @app.get(f"{API}/assessments/{{assessment_id}}/fhir", tags=["fhir"], dependencies=[Token],
              summary="A stored assessment as a FHIR R4B RiskAssessment")
@@ -302,7 +304,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
               summary="Assess a patient and return the report (HTML or PDF)")
     async def compute_report(request: Request, format: Annotated[str, Query(pattern="^(html|pdf)$")] = "pdf") -> Response:
         patient = await read_patient(request)
-        return await _report(assess(patient).model_dump(mode="json"), format)
+        return await _report(assess(patient).model_dump(mode="json"), format, request=request)
 
     @app.post(f"{API}/compute/fhir", tags=["fhir"], dependencies=[Compute], openapi_extra=_patient_body(),
               summary="Assess a patient and return a FHIR R4B RiskAssessment")
@@ -438,15 +440,24 @@ def _models() -> dict[str, Any]:
     return {"models": out, "note": None}
 
 
-async def _report(doc: dict[str, Any], fmt: str, *, stored_id: str | None = None) -> Response:
-    from imln.report import render_html, render_pdf
+async def _report(doc: dict[str, Any], fmt: str, *, stored_id: str | None = None, request: Request) -> Response:
+    from imln.report import render_html
 
     label = (doc.get("input") or {}).get("patient_id") or "assessment"
     if fmt == "pdf":
+        pool: PdfPool = request.app.state.pdf_pool
         try:
-            pdf = await anyio.to_thread.run_sync(lambda: render_pdf(doc, stored_id=stored_id))
-        except RuntimeError as exc:
+            pdf = await pool.render(doc, stored_id=stored_id, is_disconnected=request.is_disconnected)
+        except PdfBusy as busy:
+            raise ApiError(503, "busy", f"the PDF renderer is busy ({busy.running} rendering, {busy.waiting} waiting); "
+                           f"try again in about {busy.retry_after} s, or ask for the HTML report (format=html)",
+                           headers={"Retry-After": str(busy.retry_after)}) from None
+        except PdfUnavailable as exc:
             raise ApiError(501, "pdf_unavailable", str(exc)) from None
+        except PdfTimeout as exc:
+            raise ApiError(504, "pdf_timeout", str(exc)) from None
+        except ClientGone:
+            return Response(status_code=499)
         return Response(pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="imln-{label}.pdf"'})
     return HTMLResponse(render_html(doc, stored_id=stored_id))

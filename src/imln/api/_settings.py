@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(MAX_INPUT_BYTES, gt=0, description="Largest request body accepted.")
     max_page_size: int = Field(100, gt=0, le=1000)
     storage: bool = Field(True, description="Open the assessment store (off: compute-only service).")
+    pdf_workers: int = Field(1, ge=1, le=32, description="PDF reports rendered at once (each in its own process).")
+    pdf_queue: int = Field(2, ge=0, le=1000, description="PDF requests that may wait for a renderer; more get 503 "
+                           "with Retry-After.")
+    pdf_timeout_seconds: float = Field(600, gt=0, description="A PDF render running longer is stopped (504).")
+    rate_limit_per_minute: int = Field(
+        120, ge=0, description="Requests per minute per client address to the open (token-less) compute endpoints "
+        "and web form posts; 0 = no limit. Requests with the bearer token are not limited.")
 
     @classmethod
     def settings_customise_sources(

@@ -298,4 +298,4 @@ def add_web_routes(app: FastAPI, settings: Settings, state: dict[str, Any], chec
         stored_id = values.get("stored_id") or None
         if stored_id is not None and not signer.stored_ok(stored_id, values.get("patient", ""), values.get("stored_sig", "")):
             stored_id = None
-        return await _report(doc, "html" if fmt == "html" else "pdf", stored_id=stored_id)
+        return await _report(doc, "html" if fmt == "html" else "pdf", stored_id=stored_id, request=request)
