@@ -19,7 +19,8 @@ B = '"laterality": "left", "setting": "diagnosis"'
 
 @pytest.fixture(scope="module")
 def api():
-    with TestClient(create_app(Settings(open_compute=True, storage=False)), raise_server_exceptions=False) as c:
+    with TestClient(create_app(Settings(open_compute=True, storage=False, rate_limit_per_minute=0)),
+                    raise_server_exceptions=False) as c:
         yield c
 
 
@@ -232,3 +233,103 @@ def test_generated_token_is_not_printed_in_full(monkeypatch, tmp_path):
     path = tmp_path / "imln" / "session-token"
     assert str(path) in text
     assert path.read_text().strip() == token and (path.stat().st_mode & 0o777) == 0o600
+
+
+# --------------------------------------------------------------------------- per-client rate limit
+
+
+class TestRateLimit:
+    def test_open_compute_is_limited_per_client_with_retry_after(self, store):
+        body = f'{{"age_years": 58, {B}}}'.encode()
+        with _client(store, open_compute=True, rate_limit_per_minute=3) as c:
+            codes = [c.post("/api/v1/compute", content=body, headers={"content-type": "application/json"}).status_code
+                     for _ in range(4)]
+            assert codes == [200, 200, 200, 429]
+            r = c.post("/api/v1/compute/fhir", content=body, headers={"content-type": "application/json"})
+            assert r.status_code == 429 and r.json()["error"] == "rate_limited" and int(r.headers["Retry-After"]) >= 1
+            assert c.get("/api/v1/health").status_code == 200  # cheap reference endpoints are not limited
+            auth = {"content-type": "application/json", "Authorization": f"Bearer {TOKEN}"}
+            assert c.post("/api/v1/compute", content=body, headers=auth).status_code == 200  # the token is not limited
+
+    def test_open_web_form_is_limited(self, store):
+        with _client(store, open_compute=True, rate_limit_per_minute=2) as c:
+            codes = [c.post("/assess", data={"csrf": _form_token(c), **FORM}).status_code for _ in range(3)]
+            assert codes == [200, 200, 429]
+            r = c.post("/assess", data={"csrf": _form_token(c), **FORM})
+            assert r.status_code == 429 and "requests a minute" in r.text and 'value="46"' in r.text
+
+    def test_bucket_refills_and_forgets_old_clients(self):
+        from imln.api._limits import RateLimit
+
+        limit = RateLimit(60, max_clients=2)
+        assert all(limit.check("a", now=0.0) is None for _ in range(60))
+        assert limit.check("a", now=0.0) == pytest.approx(1.0)
+        assert limit.check("a", now=1.0) is None  # one a second comes back
+        limit.check("b", now=1.0)
+        limit.check("c", now=1.0)
+        assert "a" not in limit._buckets and len(limit._buckets) == 2
+        assert RateLimit(0).check("x") is None  # 0 = off
+
+
+# --------------------------------------------------------------------------- storage errors
+
+
+@pytest.fixture
+def read_only_store(tmp_path):
+    from imln.storage import Store
+
+    path = tmp_path / "ro.sqlite3"
+    Store(f"sqlite:///{path}").close()  # created and migrated, then opened read-only
+    ro = Store(f"sqlite:///file:{path}?mode=ro&uri=true", migrate_schema=False)
+    yield ro
+    ro.close()
+
+
+def test_read_only_database_is_503_json(read_only_store):
+    auth = {"Authorization": f"Bearer {TOKEN}", "content-type": "application/json"}
+    with TestClient(create_app(Settings(api_token=TOKEN), store=read_only_store)) as c:
+        r = c.post("/api/v1/assessments", content=f'{{"age_years": 58, {B}}}'.encode(), headers=auth)
+        assert r.status_code == 503
+        assert r.json() == {"error": "storage_read_only", "message": r.json()["message"]}
+        assert "read-only" in r.json()["message"] and "nothing was stored" in r.json()["message"]
+        assert r.headers["Retry-After"] and r.headers["connection"] == "close"
+        assert "sqlite" not in r.text.lower() and "INSERT" not in r.text
+        assert c.get("/api/v1/assessments", headers=auth).json()["total"] == 0  # reading still works
+        assert c.get("/api/v1/health").status_code == 200
+
+
+def test_read_only_database_in_the_web_form_shows_the_result_and_says_not_stored(read_only_store):
+    with TestClient(create_app(Settings(api_token=TOKEN, open_compute=True), store=read_only_store)) as c:
+        r = c.post("/assess", data={"csrf": _form_token(c), "token": TOKEN, **FORM})
+        assert r.status_code == 200 and "Not stored: the database is read-only" in r.text
+        assert 'name="stored_id"' not in r.text
+
+
+@pytest.mark.parametrize("driver_message, code", [
+    ("database or disk is full", "storage_full"),
+    ("could not extend file \"base/1/2\": No space left on device", "storage_full"),
+    ("attempt to write a readonly database", "storage_read_only"),
+    ("database is locked", "storage_busy"),
+    ("unable to open database file", "storage_unreachable"),
+    ("something else", "storage_error"),
+])
+def test_storage_errors_are_described(driver_message, code):
+    from sqlalchemy.exc import OperationalError
+
+    from imln.storage import describe_storage_error
+
+    got, message = describe_storage_error(OperationalError("INSERT INTO x", {}, Exception(driver_message)))
+    assert got == code and "nothing was stored" in message and "INSERT" not in message
+
+
+def test_disk_full_through_the_api_is_503(store, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def full(_assessment):
+        raise OperationalError("INSERT INTO assessments", {}, Exception("database or disk is full"))
+
+    monkeypatch.setattr(store, "save", full)
+    auth = {"Authorization": f"Bearer {TOKEN}", "content-type": "application/json"}
+    with TestClient(create_app(Settings(api_token=TOKEN), store=store)) as c:
+        r = c.post("/api/v1/assessments", content=f'{{"age_years": 58, {B}}}'.encode(), headers=auth)
+    assert r.status_code == 503 and r.json()["error"] == "storage_full" and "disk is full" in r.json()["message"]

@@ -24,7 +24,7 @@ from starlette.requests import ClientDisconnect
 
 from imln import __version__
 from imln._assessment import Assessment, assess
-from imln.api._limits import AccessLog, BodySizeLimit
+from imln.api._limits import AccessLog, BodySizeLimit, RateLimit
 from imln.api._pdfpool import ClientGone, PdfBusy, PdfPool, PdfTimeout, PdfUnavailable
 from imln.api._settings import Settings
 from imln.evidence import Kind, Modality, audit_evidence, load_evidence, record_summary
@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
     )
     app.state.settings = settings
     app.state.imln = state
+    app.state.rate_limit = RateLimit(settings.rate_limit_per_minute)
     app.state.pdf_pool = PdfPool(settings.pdf_workers, settings.pdf_queue, timeout=settings.pdf_timeout_seconds)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(AccessLog, logger=log)  # outermost: times and logs everything, 413s included
@@ -181,6 +182,34 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
         log.debug("%s %s: client disconnected before the body was read", request.method, path)
         return Response(status_code=499)
 
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+    except ImportError:  # pragma: no cover - sqlalchemy comes with the api extra
+        SQLAlchemyError = None  # noqa: N806
+
+    if SQLAlchemyError is not None:
+        @app.exception_handler(SQLAlchemyError)
+        async def _storage_error(request: Request, exc: Exception) -> JSONResponse:
+            # Disk full, read-only, locked, unreachable: the service is fine, its database is not. 503 with a
+            # clear message (never a plain-text 500 and a reset connection); the details go to the log.
+            from imln.storage import describe_storage_error
+
+            code, message = describe_storage_error(exc)
+            path = getattr(request.scope.get("route"), "path", request.scope.get("path"))
+            log.error("%s %s: storage error (%s): %s", request.method, path, code, getattr(exc, "orig", exc))
+            return JSONResponse({"error": code, "message": message}, status_code=503,
+                                headers={"Retry-After": "30" if code in ("storage_full", "storage_read_only") else "5",
+                                         "Connection": "close"})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Last resort: a JSON 500 that closes the connection (a keep-alive connection must not be left in an
+        # unknown state); the traceback goes to the log only.
+        path = getattr(request.scope.get("route"), "path", request.scope.get("path"))
+        log.error("%s %s: unexpected %s", request.method, path, type(exc).__name__, exc_info=exc)
+        return JSONResponse({"error": "internal", "message": "an unexpected error; it was logged"},
+                            status_code=500, headers={"Connection": "close"})
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
@@ -208,9 +237,25 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
     async def require_token(request: Request) -> None:
         _check_token(_bearer(request))
 
+    def _has_token(request: Request) -> bool:
+        expected, given = settings.token(), _bearer(request)
+        return expected is not None and given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+    def rate_limited(request: Request) -> None:
+        """429 when this client address sent more than its share of open requests (see Settings)."""
+        wait = request.app.state.rate_limit.check(request.client.host if request.client else "?")
+        if wait is not None:
+            seconds = max(1, int(wait + 0.999))
+            raise ApiError(429, "rate_limited",
+                           f"more than {settings.rate_limit_per_minute} requests a minute from this address to the "
+                           f"open endpoints; try again in {seconds} s (requests with the API token are not limited)",
+                           headers={"Retry-After": str(seconds)})
+
     async def compute_access(request: Request) -> None:
         if not settings.open_compute:
             _check_token(_bearer(request))
+        elif not _has_token(request):
+            rate_limited(request)
 
     def get_store() -> Any:
         store = state["store"]
@@ -399,7 +444,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
 
     from imln.api._web import add_web_routes
 
-    add_web_routes(app, settings, state, _check_token)
+    add_web_routes(app, settings, state, _check_token, rate_limited)
     return app
 
 

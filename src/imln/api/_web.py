@@ -168,7 +168,8 @@ def _with_csrf_cookie(response: HTMLResponse, nonce: str, max_age: int) -> HTMLR
     return response
 
 
-def add_web_routes(app: FastAPI, settings: Settings, state: dict[str, Any], check_token: Any) -> None:
+def add_web_routes(app: FastAPI, settings: Settings, state: dict[str, Any], check_token: Any,
+                   rate_limited: Any = None) -> None:
     static = resources.files("imln.api") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     signer = form_signer(settings)
@@ -229,6 +230,13 @@ def add_web_routes(app: FastAPI, settings: Settings, state: dict[str, Any], chec
         values = await _read_form(request)
         if not csrf_ok(request, values):
             return expired(request, values)
+        if rate_limited is not None and not authenticated(values):
+            try:
+                rate_limited(request)
+            except Exception as exc:  # ApiError 429
+                _, access = form_context(request)
+                return _page("form.html", 429, groups=form_groups(), values=values, errors={},
+                             general=[getattr(exc, "message", str(exc))], **{**access, "csrf": values["csrf"]})
         _, access = form_context(request)
         access["csrf"] = values["csrf"]
         shown = values  # the token too, in its password field: the user corrects and resends
@@ -250,14 +258,24 @@ def add_web_routes(app: FastAPI, settings: Settings, state: dict[str, Any], chec
         # Writes need the token; the operator can open them up for an open form (open_web_storage).
         may_store = settings.store_web_assessments and (
             authenticated(values) or (settings.open_compute and settings.open_web_storage))
+        storage_problem = None
         if store is not None and may_store:
-            row = await anyio.to_thread.run_sync(store.save, assessment)
-            stored_id = row.id
-            stored_sig = signer.stored_sig(row.id, patient_json)
+            try:
+                row = await anyio.to_thread.run_sync(store.save, assessment)
+            except Exception as exc:
+                if not type(exc).__module__.startswith("sqlalchemy"):
+                    raise
+                from imln.storage import describe_storage_error
+
+                code, storage_problem = describe_storage_error(exc)
+                log.error("web form: storage error (%s): %s", code, getattr(exc, "orig", exc))
+            else:
+                stored_id = row.id
+                stored_sig = signer.stored_sig(row.id, patient_json)
         rendered = render_assessment(doc)
         return _page("result.html", rendered=rendered, stored_id=stored_id, stored_sig=stored_sig,
                      patient_json=patient_json, token=values.get("token", "") if not settings.open_compute else "",
-                     need_token=not settings.open_compute, csrf=values["csrf"],
+                     need_token=not settings.open_compute, csrf=values["csrf"], storage_problem=storage_problem,
                      not_stored=store is not None and settings.store_web_assessments and stored_id is None)
 
     @app.post("/validate", include_in_schema=False)
@@ -283,6 +301,8 @@ def add_web_routes(app: FastAPI, settings: Settings, state: dict[str, Any], chec
                                 status_code=403)
         if not token_ok(values):
             return JSONResponse({"error": "unauthorized", "message": "missing or wrong token"}, status_code=401)
+        if rate_limited is not None and not authenticated(values):
+            rate_limited(request)  # ApiError 429 (JSON)
         try:
             patient = load_patient(values.get("patient", ""), name="form")
         except PatientInputError as exc:
