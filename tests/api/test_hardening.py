@@ -333,3 +333,25 @@ def test_disk_full_through_the_api_is_503(store, monkeypatch):
     with TestClient(create_app(Settings(api_token=TOKEN), store=store)) as c:
         r = c.post("/api/v1/assessments", content=f'{{"age_years": 58, {B}}}'.encode(), headers=auth)
     assert r.status_code == 503 and r.json()["error"] == "storage_full" and "disk is full" in r.json()["message"]
+
+
+def test_validate_without_a_body_is_400(api):
+    r = api.post("/api/v1/validate", content=b"", headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"] == "empty_body"
+    assert r.json()["problems"][0]["field"] == "<input>"
+
+
+def test_imln_logger_gets_a_handler_when_nothing_configured_logging(monkeypatch):
+    import logging
+
+    from imln.api._serve import set_log_level
+
+    root, imln_logger = logging.getLogger(), logging.getLogger("imln")
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(imln_logger, "handlers", [])
+    level = imln_logger.level
+    try:
+        set_log_level("debug")
+        assert imln_logger.handlers and imln_logger.isEnabledFor(logging.DEBUG)
+    finally:
+        imln_logger.setLevel(level)

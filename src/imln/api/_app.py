@@ -360,6 +360,11 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
     @app.post(f"{API}/validate", tags=["patients"], openapi_extra=_patient_body(),
               summary="Validate a patient: every problem with its field and allowed range")
     async def validate(request: Request) -> Response:
+        if not (await request.body()).strip():
+            # No body is a malformed request (the body is required), not a patient with problems.
+            raise ApiError(400, "empty_body", "send the patient to validate as the request body (JSON or YAML)",
+                           problems=[_problem("<input>", "the request body is empty", None,
+                                              "a JSON or YAML mapping of patient fields")])
         try:
             await read_patient(request)
         except PatientInputError as exc:
