@@ -247,6 +247,7 @@ class TestRateLimit:
             assert codes == [200, 200, 200, 429]
             r = c.post("/api/v1/compute/fhir", content=body, headers={"content-type": "application/json"})
             assert r.status_code == 429 and r.json()["error"] == "rate_limited" and int(r.headers["Retry-After"]) >= 1
+            assert c.post("/api/v1/validate", content=body, headers={"content-type": "application/json"}).status_code == 429
             assert c.get("/api/v1/health").status_code == 200  # cheap reference endpoints are not limited
             auth = {"content-type": "application/json", "Authorization": f"Bearer {TOKEN}"}
             assert c.post("/api/v1/compute", content=body, headers=auth).status_code == 200  # the token is not limited

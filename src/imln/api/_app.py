@@ -360,6 +360,8 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
     @app.post(f"{API}/validate", tags=["patients"], openapi_extra=_patient_body(),
               summary="Validate a patient: every problem with its field and allowed range")
     async def validate(request: Request) -> Response:
+        if not _has_token(request):
+            rate_limited(request)  # parsing a 1 MiB YAML body costs seconds of CPU: open, so limited
         if not (await request.body()).strip():
             # No body is a malformed request (the body is required), not a patient with problems.
             raise ApiError(400, "empty_body", "send the patient to validate as the request body (JSON or YAML)",
