@@ -277,3 +277,21 @@ def test_unknown_format_is_refused() -> None:
 def test_explicit_yaml_tags_that_fail_are_refused_by_field(tagged: str) -> None:
     (p,) = _problems(f"age_years: {tagged}\nlaterality: left\nsetting: diagnosis\n")
     assert p.field == "age_years"
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_documents_with_too_many_values_are_refused_quickly(fmt: str) -> None:
+    """A megabyte of tiny values would take the pure-Python YAML reader many seconds: stopped at 20,000 values."""
+    import time
+
+    rows = [[1, 2, 3, 4, 5, 6, 7, 8]] * 30000
+    if fmt == "json":
+        text = json.dumps({**BASE, "x": rows})
+    else:
+        text = "age_years: 50\nlaterality: left\nsetting: diagnosis\nx:\n" + "  - [1, 2, 3, 4, 5, 6, 7, 8]\n" * 30000
+    started = time.perf_counter()
+    (p,) = _problems(text.encode(), format=fmt)
+    assert p.field == "<input>" and "more than 20,000 values" in p.message
+    assert time.perf_counter() - started < 10
+    many_findings = {**BASE, "findings": [{"modality": "us", "result": "negative"}] * 50}
+    assert len(load_patient(json.dumps(many_findings), format="json").findings) == 50  # a full patient still loads

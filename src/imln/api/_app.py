@@ -36,6 +36,8 @@ log = logging.getLogger("imln.api")
 
 API = "/api/v1"
 #: Content types accepted for a patient body (JSON or YAML; recognised by content).
+#: Bodies larger than this (bytes) are parsed in a worker thread; a patient is a few kilobytes.
+LARGE_BODY = 64 * 1024
 PATIENT_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 
 
@@ -276,7 +278,10 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
                                               ", ".join(PATIENT_TYPES))])
         body = await request.body()
         # A body declared as JSON must be JSON: a syntax error (a trailing comma) is not rescued by YAML.
-        return load_patient(body, name="request body", format="json" if ctype == "application/json" else None)
+        fmt = "json" if ctype == "application/json" else None
+        if len(body) > LARGE_BODY:  # up to ~1 s of pure-Python YAML reading: off the event loop
+            return await anyio.to_thread.run_sync(lambda: load_patient(body, name="request body", format=fmt))
+        return load_patient(body, name="request body", format=fmt)
 
     def stored_or_404(assessment_id: str) -> Any:
         row = get_store().get(assessment_id)

@@ -60,6 +60,9 @@ MIN_DATE = _dt.date(1900, 1, 1)
 _MAX_INT_DIGITS = 100
 #: Largest magnitude of an integer in a document; every numeric field is far below it.
 _MAX_INT = 10**15
+#: Most values (mappings, lists and scalars) a document may hold; a full patient has ~1,000. Bounds the
+#: work of reading (the pure-Python YAML reader takes seconds for a megabyte of small values) and checking.
+MAX_YAML_NODES = 20_000
 #: Input formats ``load_patient`` can be told to expect.
 FORMATS = ("json", "yaml")
 
@@ -131,6 +134,13 @@ class _StrictLoader(yaml.SafeLoader):
     from a scalar (a huge integer or an impossible date becomes an :class:`_Unreadable`)."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        self._node_count = getattr(self, "_node_count", 0) + 1
+        if self._node_count > MAX_YAML_NODES:
+            # The pure-Python YAML reader takes seconds for a megabyte of small values; a patient has at
+            # most a few thousand. Stop before reading the rest.
+            raise yaml.composer.ComposerError(
+                None, None, f"the document holds more than {MAX_YAML_NODES:,} values; a patient file has at most "
+                "a few thousand", self.peek_event().start_mark)
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(
@@ -379,12 +389,9 @@ def _strict_problems(
                 for i, item in enumerate(value):
                     if not _unreadable(item, f"{where}[{i}]", None, unreadable):
                         _strict_problems(item, sub, f"{where}[{i}]", problems, unreadable)
-            else:
-                _strict_problems(value, sub if kind == "model" else None, where, problems, unreadable)
-    elif isinstance(data, list):
-        for i, item in enumerate(data):
-            if not _unreadable(item, f"{path}[{i}]", None, unreadable):
-                _strict_problems(item, None, f"{path}[{i}]", problems, unreadable)
+            elif kind == "model":
+                _strict_problems(value, sub, where, problems, unreadable)
+            # an unknown field is reported as such by the model; its contents are not looked into
 
 
 def _date_problem(value: Any, path: str, allowed: str | None, problems: list[Problem]) -> None:
@@ -407,6 +414,21 @@ def _date_problem(value: Any, path: str, allowed: str | None, problems: list[Pro
             short_repr(value.isoformat()), f"{allowed or 'ISO date YYYY-MM-DD'}, from {MIN_DATE.isoformat()}"))
 
 
+def _more_values_than(data: Any, limit: int) -> bool:
+    """Whether ``data`` holds more than ``limit`` values (mappings, lists and scalars); stops at the limit."""
+    stack, seen = [data], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > limit:
+            return True
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return False
+
+
 def _validate(data: Any, source: str | None) -> Patient:
     if data is None:
         raise _fail("the input is empty", allowed="a JSON or YAML mapping of patient fields", source=source)
@@ -417,6 +439,9 @@ def _validate(data: Any, source: str | None) -> Patient:
             allowed="a mapping (key: value pairs)",
             source=source,
         )
+    if _more_values_than(data, MAX_YAML_NODES):
+        raise _fail(f"the document holds more than {MAX_YAML_NODES:,} values; a patient has at most a few thousand",
+                    source=source)
     problems: list[Problem] = []
     unreadable: list[Problem] = []
     try:
