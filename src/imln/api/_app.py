@@ -35,9 +35,9 @@ __all__ = ["ApiError", "create_app"]
 log = logging.getLogger("imln.api")
 
 API = "/api/v1"
-#: Content types accepted for a patient body (JSON or YAML; recognised by content).
 #: Bodies larger than this (bytes) are parsed in a worker thread; a patient is a few kilobytes.
 LARGE_BODY = 64 * 1024
+#: Content types accepted for a patient body (JSON or YAML; recognised by content).
 PATIENT_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 
 
