@@ -50,7 +50,7 @@ def server(tmp_path_factory):
 
     db = tmp_path_factory.mktemp("browser") / "browser.sqlite3"
     store = Store(f"sqlite:///{db}")
-    app = create_app(Settings(api_token="browser-token", open_compute=True), store=store)
+    app = create_app(Settings(api_token="browser-token", open_compute=True, open_web_storage=True), store=store)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -49,11 +49,23 @@ def test_form_to_patient_drops_empty_and_groups_findings():
 
 
 def csrf(client) -> str:
-    """Open the form as a browser does: the CSRF cookie is set and the same token is in the page."""
+    """Open the form as a browser does: the CSRF nonce cookie is set and a token signed over it is in the page."""
     page = client.get("/").text
     token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-    assert client.cookies.get("imln_csrf") == token
+    nonce = client.cookies.get("imln_csrf")
+    assert nonce and len(nonce) >= 32 and nonce not in token
     return token
+
+
+@pytest.fixture
+def storing_client(store):
+    """Open compute with open web storage: the operator opted in to storing form assessments without the token."""
+    from fastapi.testclient import TestClient
+
+    from imln.api import Settings, create_app
+
+    with TestClient(create_app(Settings(api_token=TOKEN, open_compute=True, open_web_storage=True), store=store)) as c:
+        yield c
 
 
 def test_form_page_is_self_contained(open_client):
@@ -66,7 +78,8 @@ def test_form_page_is_self_contained(open_client):
     assert 'for="f-age_years"' in html and 'id="f-age_years"' in html  # labelled inputs
 
 
-def test_submit_shows_result_and_stores(open_client, store):
+def test_submit_shows_result_and_stores(storing_client, store):
+    open_client = storing_client
     r = open_client.post("/assess", data={"csrf": csrf(open_client), "age_years": "46", "laterality": "left",
                                           "setting": "diagnosis",
                                           "positive_axillary_nodes": "5", "examined_axillary_nodes": "12",
@@ -130,7 +143,8 @@ class TestCrossSiteRequests:
         assert header.startswith("imln_csrf=") and "httponly" in header and "samesite=strict" in header
 
     @pytest.mark.parametrize("forged", [None, "", "x" * 43])
-    def test_submit_without_the_matching_token_stores_nothing(self, open_client, store, forged):
+    def test_submit_without_the_matching_token_stores_nothing(self, storing_client, store, forged):
+        open_client = storing_client
         csrf(open_client)  # the browser has the cookie, as a victim would
         data = dict(self.DATA) if forged is None else {**self.DATA, "csrf": forged}
         r = open_client.post("/assess", data=data)
@@ -141,7 +155,8 @@ class TestCrossSiteRequests:
         assert open_client.post("/assess", data={**self.DATA, "csrf": again}).status_code == 200
         assert store.count() == 1
 
-    def test_token_without_the_cookie_is_refused(self, open_client, store):
+    def test_token_without_the_cookie_is_refused(self, storing_client, store):
+        open_client = storing_client
         token = csrf(open_client)
         open_client.cookies.clear()
         assert open_client.post("/assess", data={**self.DATA, "csrf": token}).status_code == 403

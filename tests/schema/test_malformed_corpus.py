@@ -42,9 +42,11 @@ def test_malformed_file_is_refused(entry: dict) -> None:
 
 @pytest.mark.parametrize("entry", MANIFEST, ids=[e["file"] for e in MANIFEST])
 def test_malformed_bytes_are_refused_the_same_way(entry: dict) -> None:
-    """Reading the same content from bytes gives the same field (no path-only guards)."""
+    """Reading the same content from bytes gives the same field (no path-only guards); a .json file
+    is bytes declared as JSON (as an application/json request body is)."""
+    fmt = "json" if entry["file"].endswith(".json") else None
     with pytest.raises(PatientInputError) as info:
-        load_patient((HERE / entry["file"]).read_bytes())
+        load_patient((HERE / entry["file"]).read_bytes(), format=fmt)
     assert entry["field"] in info.value.fields
 
 
@@ -70,3 +72,22 @@ def test_unbounded_device_is_read_only_up_to_the_limit() -> None:
         pytest.skip("no /dev/zero")
     with pytest.raises(PatientInputError, match="limit"):
         load_patient(Path("/dev/zero"))
+
+
+ISSUE_19 = ["age_5000_digits.json", "age_5000_digits.yaml", "finding_date_feb_30.yaml", "tissue_date_month_13.json",
+            "finding_date_year_1.yaml", "age_as_text.json", "flag_as_number.json", "json_trailing_comma.json"]
+
+
+@pytest.mark.parametrize("name", ISSUE_19)
+def test_cli_answers_the_issue_19_inputs_without_a_traceback(name: str) -> None:
+    """`imln assess` on each of them: exit 2, the field named, no traceback (they were tracebacks before)."""
+    from typer.testing import CliRunner
+
+    from imln.cli import app
+
+    entry = next(e for e in MANIFEST if e["file"] == name)
+    result = CliRunner().invoke(app, ["assess", str(HERE / name), "--json"])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert entry["field"] in result.output

@@ -24,7 +24,8 @@ from starlette.requests import ClientDisconnect
 
 from imln import __version__
 from imln._assessment import Assessment, assess
-from imln.api._limits import AccessLog, BodySizeLimit
+from imln.api._limits import AccessLog, BodySizeLimit, RateLimit
+from imln.api._pdfpool import ClientGone, PdfBusy, PdfPool, PdfTimeout, PdfUnavailable
 from imln.api._settings import Settings
 from imln.evidence import Kind, Modality, audit_evidence, load_evidence, record_summary
 from imln.schema import Patient, PatientInputError, load_patient, patient_json_schema
@@ -34,6 +35,8 @@ __all__ = ["ApiError", "create_app"]
 log = logging.getLogger("imln.api")
 
 API = "/api/v1"
+#: Bodies larger than this (bytes) are parsed in a worker thread; a patient is a few kilobytes.
+LARGE_BODY = 64 * 1024
 #: Content types accepted for a patient body (JSON or YAML; recognised by content).
 PATIENT_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 
@@ -142,6 +145,8 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
     )
     app.state.settings = settings
     app.state.imln = state
+    app.state.rate_limit = RateLimit(settings.rate_limit_per_minute)
+    app.state.pdf_pool = PdfPool(settings.pdf_workers, settings.pdf_queue, timeout=settings.pdf_timeout_seconds)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(AccessLog, logger=log)  # outermost: times and logs everything, 413s included
 
@@ -179,6 +184,34 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
         log.debug("%s %s: client disconnected before the body was read", request.method, path)
         return Response(status_code=499)
 
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+    except ImportError:  # pragma: no cover - sqlalchemy comes with the api extra
+        SQLAlchemyError = None  # noqa: N806
+
+    if SQLAlchemyError is not None:
+        @app.exception_handler(SQLAlchemyError)
+        async def _storage_error(request: Request, exc: Exception) -> JSONResponse:
+            # Disk full, read-only, locked, unreachable: the service is fine, its database is not. 503 with a
+            # clear message (never a plain-text 500 and a reset connection); the details go to the log.
+            from imln.storage import describe_storage_error
+
+            code, message = describe_storage_error(exc)
+            path = getattr(request.scope.get("route"), "path", request.scope.get("path"))
+            log.error("%s %s: storage error (%s): %s", request.method, path, code, getattr(exc, "orig", exc))
+            return JSONResponse({"error": code, "message": message}, status_code=503,
+                                headers={"Retry-After": "30" if code in ("storage_full", "storage_read_only") else "5",
+                                         "Connection": "close"})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Last resort: a JSON 500 that closes the connection (a keep-alive connection must not be left in an
+        # unknown state); the traceback goes to the log only.
+        path = getattr(request.scope.get("route"), "path", request.scope.get("path"))
+        log.error("%s %s: unexpected %s", request.method, path, type(exc).__name__, exc_info=exc)
+        return JSONResponse({"error": "internal", "message": "an unexpected error; it was logged"},
+                            status_code=500, headers={"Connection": "close"})
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
@@ -206,9 +239,25 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
     async def require_token(request: Request) -> None:
         _check_token(_bearer(request))
 
+    def _has_token(request: Request) -> bool:
+        expected, given = settings.token(), _bearer(request)
+        return expected is not None and given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+    def rate_limited(request: Request) -> None:
+        """429 when this client address sent more than its share of open requests (see Settings)."""
+        wait = request.app.state.rate_limit.check(request.client.host if request.client else "?")
+        if wait is not None:
+            seconds = max(1, int(wait + 0.999))
+            raise ApiError(429, "rate_limited",
+                           f"more than {settings.rate_limit_per_minute} requests a minute from this address to the "
+                           f"open endpoints; try again in {seconds} s (requests with the API token are not limited)",
+                           headers={"Retry-After": str(seconds)})
+
     async def compute_access(request: Request) -> None:
         if not settings.open_compute:
             _check_token(_bearer(request))
+        elif not _has_token(request):
+            rate_limited(request)
 
     def get_store() -> Any:
         store = state["store"]
@@ -228,7 +277,11 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
                            problems=[_problem("<input>", "send the patient as JSON or YAML", ctype,
                                               ", ".join(PATIENT_TYPES))])
         body = await request.body()
-        return load_patient(body, name="request body")
+        # A body declared as JSON must be JSON: a syntax error (a trailing comma) is not rescued by YAML.
+        fmt = "json" if ctype == "application/json" else None
+        if len(body) > LARGE_BODY:  # up to ~1 s of pure-Python YAML reading: off the event loop
+            return await anyio.to_thread.run_sync(lambda: load_patient(body, name="request body", format=fmt))
+        return load_patient(body, name="request body", format=fmt)
 
     def stored_or_404(assessment_id: str) -> Any:
         row = get_store().get(assessment_id)
@@ -287,9 +340,9 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
 
     @app.get(f"{API}/assessments/{{assessment_id}}/report", tags=["reports"], dependencies=[Token],
              summary="A stored assessment as an HTML or PDF report")
-    async def stored_report(assessment_id: str, format: Annotated[str, Query(pattern="^(html|pdf)$")] = "html") -> Response:
+    async def stored_report(request: Request, assessment_id: str, format: Annotated[str, Query(pattern="^(html|pdf)$")] = "html") -> Response:
         row = stored_or_404(assessment_id)
-        return await _report(row.output, format, stored_id=row.id)
+        return await _report(row.output, format, stored_id=row.id, request=request)
 
     @app.get(f"{API}/assessments/{{assessment_id}}/fhir", tags=["fhir"], dependencies=[Token],
              summary="A stored assessment as a FHIR R4B RiskAssessment")
@@ -301,7 +354,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
               summary="Assess a patient and return the report (HTML or PDF)")
     async def compute_report(request: Request, format: Annotated[str, Query(pattern="^(html|pdf)$")] = "pdf") -> Response:
         patient = await read_patient(request)
-        return await _report(assess(patient).model_dump(mode="json"), format)
+        return await _report(assess(patient).model_dump(mode="json"), format, request=request)
 
     @app.post(f"{API}/compute/fhir", tags=["fhir"], dependencies=[Compute], openapi_extra=_patient_body(),
               summary="Assess a patient and return a FHIR R4B RiskAssessment")
@@ -312,6 +365,13 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
     @app.post(f"{API}/validate", tags=["patients"], openapi_extra=_patient_body(),
               summary="Validate a patient: every problem with its field and allowed range")
     async def validate(request: Request) -> Response:
+        if not _has_token(request):
+            rate_limited(request)  # parsing a 1 MiB YAML body costs seconds of CPU: open, so limited
+        if not (await request.body()).strip():
+            # No body is a malformed request (the body is required), not a patient with problems.
+            raise ApiError(400, "empty_body", "send the patient to validate as the request body (JSON or YAML)",
+                           problems=[_problem("<input>", "the request body is empty", None,
+                                              "a JSON or YAML mapping of patient fields")])
         try:
             await read_patient(request)
         except PatientInputError as exc:
@@ -396,7 +456,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
 
     from imln.api._web import add_web_routes
 
-    add_web_routes(app, settings, state, _check_token)
+    add_web_routes(app, settings, state, _check_token, rate_limited)
     return app
 
 
@@ -437,15 +497,24 @@ def _models() -> dict[str, Any]:
     return {"models": out, "note": None}
 
 
-async def _report(doc: dict[str, Any], fmt: str, *, stored_id: str | None = None) -> Response:
-    from imln.report import render_html, render_pdf
+async def _report(doc: dict[str, Any], fmt: str, *, stored_id: str | None = None, request: Request) -> Response:
+    from imln.report import render_html
 
     label = (doc.get("input") or {}).get("patient_id") or "assessment"
     if fmt == "pdf":
+        pool: PdfPool = request.app.state.pdf_pool
         try:
-            pdf = await anyio.to_thread.run_sync(lambda: render_pdf(doc, stored_id=stored_id))
-        except RuntimeError as exc:
+            pdf = await pool.render(doc, stored_id=stored_id, is_disconnected=request.is_disconnected)
+        except PdfBusy as busy:
+            raise ApiError(503, "busy", f"the PDF renderer is busy ({busy.running} rendering, {busy.waiting} waiting); "
+                           f"try again in about {busy.retry_after} s, or ask for the HTML report (format=html)",
+                           headers={"Retry-After": str(busy.retry_after)}) from None
+        except PdfUnavailable as exc:
             raise ApiError(501, "pdf_unavailable", str(exc)) from None
+        except PdfTimeout as exc:
+            raise ApiError(504, "pdf_timeout", str(exc)) from None
+        except ClientGone:
+            return Response(status_code=499)
         return Response(pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="imln-{label}.pdf"'})
     return HTMLResponse(render_html(doc, stored_id=stored_id))

@@ -9,6 +9,7 @@ In ``imln/cli.py``::
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from enum import StrEnum
@@ -25,6 +26,26 @@ app = typer.Typer(help="Serve the API and web page; write reports.", no_args_is_
 
 def _err(message: str) -> None:
     sys.stderr.write(message + "\n")
+
+
+def _announce_token(token: str) -> str:
+    """Where the generated token is (a file only its owner can read) and how it starts; never the whole token.
+
+    Logs and terminal scrollback are read by more people than the token is meant for.
+    """
+    from platformdirs import user_data_dir
+
+    path = Path(user_data_dir("imln", appauthor=False)) / "session-token"
+    shown = f"{token[:4]}… ({len(token)} characters)"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(token + "\n")
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        return f"{shown}, not written ({exc.strerror or exc}); set IMLN_API_TOKEN to choose one"
+    return f"{shown} in {path} (readable by you only)"
 
 
 @app.command("serve")
@@ -59,7 +80,7 @@ def serve_command(
     if settings.token() is None:
         token = secrets.token_urlsafe(24)
         os.environ["IMLN_API_TOKEN"] = token
-        _err(f"No IMLN_API_TOKEN configured; token for this session (stored assessments): {token}")
+        _err(f"No IMLN_API_TOKEN configured; token for this session (stored assessments): {_announce_token(token)}")
     if host not in ("127.0.0.1", "localhost", "::1"):
         _err(f"warning: listening on {host}, not loopback; put TLS in front of it")
     os.environ["IMLN_OPEN_COMPUTE"] = "true" if open_compute else "false"

@@ -1,5 +1,5 @@
 """Plain ASGI middleware: the request body size limit (checked before the body is read)
-and the access log.
+and the access log; the per-client rate limit of the open endpoints.
 
 Plain ASGI rather than ``@app.middleware("http")``: that style runs every request
 through extra tasks and memory streams, which costs more than the endpoints here.
@@ -12,7 +12,7 @@ import logging
 import time
 from typing import Any
 
-__all__ = ["AccessLog", "BodySizeLimit"]
+__all__ = ["AccessLog", "BodySizeLimit", "RateLimit"]
 
 
 class _TooLarge(Exception):
@@ -130,3 +130,36 @@ class AccessLog:
         await self.app(scope, receive, status_send)
         path = getattr(scope.get("route"), "path", scope.get("path"))
         self.logger.debug("%s %s %s %.1fms", scope.get("method"), path, status, (time.perf_counter() - start) * 1000)
+
+
+class RateLimit:
+    """Token bucket per client address: ``per_minute`` requests at once, then ``per_minute`` a minute.
+
+    For the open (token-less) compute endpoints and web-form posts; requests with the bearer token are
+    not counted. Keyed by the connection's address: behind a reverse proxy every client shares the
+    proxy's address, so limit there (or raise the limit). At most ``max_clients`` addresses are
+    remembered (the least recently seen are forgotten), so memory stays bounded.
+    """
+
+    def __init__(self, per_minute: int, *, max_clients: int = 10_000) -> None:
+        self.per_minute = per_minute
+        self.rate = per_minute / 60.0
+        self.max_clients = max_clients
+        self._buckets: dict[str, tuple[float, float]] = {}  # insertion order = least recently seen first
+
+    def check(self, client: str, now: float | None = None) -> float | None:
+        """``None`` when the request may go ahead (and count it), else the seconds until it may."""
+        if self.per_minute <= 0:
+            return None
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets.pop(client, (float(self.per_minute), now))
+        tokens = min(float(self.per_minute), tokens + (now - last) * self.rate)
+        wait = None
+        if tokens >= 1.0:
+            tokens -= 1.0
+        else:
+            wait = (1.0 - tokens) / self.rate
+        self._buckets[client] = (tokens, now)
+        while len(self._buckets) > self.max_clients:
+            self._buckets.pop(next(iter(self._buckets)))
+        return wait

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 from fastapi import FastAPI
 
@@ -20,7 +21,14 @@ def set_log_level(level: str) -> None:
     level = level.strip().upper()
     if level not in LOG_LEVELS:
         raise ValueError(f"{LOG_LEVEL_ENV} must be one of {', '.join(LOG_LEVELS)}; got {level!r}")
-    logging.getLogger("imln").setLevel("DEBUG" if level == "TRACE" else level)
+    logger = logging.getLogger("imln")
+    logger.setLevel("DEBUG" if level == "TRACE" else level)
+    if not logger.handlers and not logging.getLogger().handlers:
+        # uvicorn configures only its own loggers: without a handler the imln records (the debug access
+        # log, storage errors) would reach only logging's last resort, which drops everything below WARNING.
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        logger.addHandler(handler)
 
 
 def make_app() -> FastAPI:

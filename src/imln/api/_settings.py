@@ -6,6 +6,12 @@ Precedence: arguments > environment > config file > defaults. The config file is
     database_url = "postgresql+psycopg://imln@db.example/imln"
     api_token = "…"          # protects stored assessments
     open_compute = true       # POST /api/v1/compute and the web form without token
+    open_web_storage = false  # with open compute: store web-form assessments made without the token
+    secret_key = "…"          # signs the web form's CSRF tokens (shared by all workers)
+
+Writes need the token: ``POST /api/v1/assessments`` always, and the web form stores an
+assessment only when the token was given with it, unless the operator turns
+``open_web_storage`` on (then anyone who can reach an open form can write to the store).
 """
 
 from __future__ import annotations
@@ -51,10 +57,36 @@ class Settings(BaseSettings):
     open_compute: bool = Field(
         False, description="Allow POST /api/v1/compute, reports, FHIR and the web form without the token."
     )
-    store_web_assessments: bool = Field(True, description="Store assessments made through the web form.")
+    store_web_assessments: bool = Field(
+        True, description="Store assessments made through the web form when the form was sent with the API token."
+    )
+    open_web_storage: bool = Field(
+        False,
+        description="With open compute, also store web-form assessments sent WITHOUT the token (opt-in: anyone "
+        "who can reach the page can then write to the store).",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key for the web form's signed CSRF tokens and stored-assessment links (HMAC-SHA256). Default: "
+        "derived from api_token; without either, random per process (open forms expire on restart).",
+    )
+    csrf_max_age_seconds: int = Field(8 * 3600, ge=60, le=7 * 24 * 3600,
+                                      description="How long a web form stays valid after it was loaded.")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) besides the service's own Host that may POST the web form, "
+        "e.g. the public address behind a reverse proxy that rewrites Host.",
+    )
     max_request_bytes: int = Field(MAX_INPUT_BYTES, gt=0, description="Largest request body accepted.")
     max_page_size: int = Field(100, gt=0, le=1000)
     storage: bool = Field(True, description="Open the assessment store (off: compute-only service).")
+    pdf_workers: int = Field(1, ge=1, le=32, description="PDF reports rendered at once (each in its own process).")
+    pdf_queue: int = Field(2, ge=0, le=1000, description="PDF requests that may wait for a renderer; more get 503 "
+                           "with Retry-After.")
+    pdf_timeout_seconds: float = Field(600, gt=0, description="A PDF render running longer is stopped (504).")
+    rate_limit_per_minute: int = Field(
+        120, ge=0, description="Requests per minute per client address to the open (token-less) compute endpoints "
+        "and web form posts; 0 = no limit. Requests with the bearer token are not limited.")
 
     @classmethod
     def settings_customise_sources(

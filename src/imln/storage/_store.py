@@ -52,6 +52,33 @@ HEAD_REVISION = "0003"
 VOLATILE_KEYS = frozenset({"created_at"})
 
 
+#: (words in the driver's message, error code, message for the user) — first match wins.
+_STORAGE_PROBLEMS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("disk is full", "disk full", "no space left", "could not extend file", "diskfull"), "storage_full",
+     "the database's disk is full: nothing was stored; free space and try again"),
+    (("readonly database", "read-only", "read only"), "storage_read_only",
+     "the database is read-only: nothing was stored; the operator must make it writable"),
+    (("database is locked", "database table is locked", "lock timeout", "deadlock", "could not obtain lock",
+      "busy"), "storage_busy",
+     "the database is busy (locked by another writer): nothing was stored; try again shortly"),
+    (("unable to open database", "connection", "could not connect", "server closed", "timeout", "terminating"),
+     "storage_unreachable", "the database cannot be reached: nothing was stored; try again later"),
+)
+
+
+def describe_storage_error(exc: BaseException) -> tuple[str, str]:
+    """``(code, message)`` for a database error, in words for the client (no SQL, no paths, no traceback).
+
+    Disk full, read-only, locked and unreachable databases are told apart by the driver's message
+    (SQLite and PostgreSQL wordings); anything else is ``storage_error``.
+    """
+    text = " ".join(str(x) for x in (getattr(exc, "orig", None), exc) if x is not None).casefold()
+    for words, code, message in _STORAGE_PROBLEMS:
+        if any(w in text for w in words):
+            return code, message
+    return "storage_error", "the database refused the operation: nothing was stored; try again later"
+
+
 def default_database_url() -> str:
     """``sqlite:///…/assessments.sqlite3`` in the user's data folder (created if needed)."""
     from platformdirs import user_data_dir
