@@ -45,8 +45,20 @@ def server(monkeypatch):
     thread.join(30)
 
 
+def _rss_bytes() -> int:
+    """Resident memory of this process (the server runs in it), from /proc."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
 def test_pdf_flood_is_refused_beyond_the_queue_and_health_stays_fast(server):
     base, app = server
+    with httpx.Client(base_url=base, timeout=10) as c:  # warm the path once, then take idle memory
+        assert c.post("/api/v1/compute", content=PATIENT, headers=JSON).status_code == 200
+    idle = _rss_bytes()
     latencies: list[float] = []
     stop = threading.Event()
 
@@ -87,6 +99,8 @@ def test_pdf_flood_is_refused_beyond_the_queue_and_health_stays_fast(server):
     p99 = statistics.quantiles(latencies, n=100)[98]
     assert p99 < 0.1, f"health p99 {p99 * 1000:.0f} ms during the flood"
     assert app.state.pdf_pool.running == 0 and app.state.pdf_pool.waiting == 0
+    after = _rss_bytes()  # renders run in child processes: the server's memory stays near idle
+    assert after <= 1.5 * idle, f"memory {after / 2**20:.0f} MiB after the flood, idle {idle / 2**20:.0f} MiB"
 
 
 def test_render_stops_when_the_client_goes_away(server, monkeypatch):
