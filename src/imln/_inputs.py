@@ -10,10 +10,12 @@ lists the fields the user gave that no layer read for this patient
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from imln._cache import Same
 from imln.evidence import EvidenceBase, Kind
 
 __all__ = ["ALWAYS_READ", "NOT_READ", "UnusedInput", "fields_read", "unused_inputs"]
@@ -91,11 +93,19 @@ def _criteria_fields(criteria: Any) -> set[str]:
 
 def fields_read(risk: Any, evidence: EvidenceBase) -> dict[str, list[str]]:
     """Field → the layers that read it in an assessment with this risk prediction and evidence base."""
+    terms = tuple((c.feature, c.label) for c in getattr(risk, "contributions", None) or [])
+    return _fields_read(terms, getattr(risk, "model_id", None), Same(evidence))
+
+
+@lru_cache(maxsize=64)
+def _fields_read(terms: tuple[tuple[str, str], ...], model_id: str | None, evidence_key: Same
+                 ) -> dict[str, list[str]]:
+    """:func:`fields_read` of a model's terms and an evidence base (the same for every patient of both)."""
     read: dict[str, list[str]] = {name: [why] for name, why in ALWAYS_READ.items()}
-    for c in getattr(risk, "contributions", None) or []:
-        for name in FEATURE_FIELDS.get(c.feature, ()):
-            read.setdefault(name, []).append(f"risk: term '{c.label}' of model {risk.model_id}")
-    for record in evidence:
+    for feature, label in terms:
+        for name in FEATURE_FIELDS.get(feature, ()):
+            read.setdefault(name, []).append(f"risk: term '{label}' of model {model_id}")
+    for record in evidence_key.obj:  # type: ignore[attr-defined]
         if record.kind is Kind.indication and record.indication is not None:
             for name in _criteria_fields(record.indication.applies_when):
                 read.setdefault(name, []).append(f"decision: indication {record.id}")

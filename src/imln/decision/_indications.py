@@ -264,7 +264,7 @@ def _match(record: EvidenceRecord, facts: dict[str, Any], evidence: EvidenceBase
         citation = evidence.reference(record.citation).label
     except KeyError:
         citation = record.citation
-    return IndicationMatch(
+    return IndicationMatch.model_construct(  # trusted values from a validated record: no re-validation
         record_id=record.id, label=ind.label, action=ind.action, strength=ind.strength,
         source_type=ind.source_type, status=status, missing=list(dict.fromkeys(missing)), quote=ind.quote,
         citation=citation, location=record.location, obtained=record.obtained.value,
@@ -290,8 +290,7 @@ def _freeze(facts: dict[str, Any]) -> tuple:
 def _assess(frozen: tuple, evidence_key: Same) -> IndicationAssessment:
     facts = dict(frozen)
     evidence: EvidenceBase = evidence_key.obj  # type: ignore[assignment]
-    records = [r for r in evidence if r.kind is Kind.indication]
-    matches = [_match(r, facts, evidence) for r in records]
+    matches = [_match(r, facts, evidence) for r in _indication_records(evidence_key)]
     applies = [m for m in matches if m.status == "met"]
     open_ = [m for m in matches if m.status == "unknown"]
     trials_not_met = [m for m in matches if m.status == "not_met" and m.source_type == "trial_eligibility"]
@@ -326,6 +325,11 @@ def _assess(frozen: tuple, evidence_key: Same) -> IndicationAssessment:
         group=group, summary=summary, imn_disease_basis=disease, applies=applies, undetermined=open_,
         not_met_trials=trials_not_met, missing_fields=missing, would_change=would_change,
     )
+
+
+@lru_cache(maxsize=8)
+def _indication_records(evidence_key: Same) -> tuple[EvidenceRecord, ...]:
+    return tuple(r for r in evidence_key.obj if r.kind is Kind.indication)  # type: ignore[attr-defined]
 
 
 def _labels(matches: list[IndicationMatch], *, types: tuple[str, ...]) -> str:
