@@ -488,6 +488,13 @@ def evidence_show(
     for name, v in record.values.items():
         ci = f" (95% CI {v.ci95[0]}–{v.ci95[1]})" if v.ci95 else ""
         grid.add_row(f"[dim]{name}[/]", f"{escape(v.printed + ci)} [dim]{v.unit.value}[/]")
+    ind = record.indication
+    if ind is not None:
+        grid.add_row("[dim]indication[/]", escape(f"{ind.label}: {ind.action.replace('_', ' ')}, {ind.strength} "
+                                                  f"({ind.source_type.replace('_', ' ')})"))
+        grid.add_row("[dim]quote[/]", escape(ind.quote))
+        criteria = ind.applies_when.model_dump(exclude_none=True)
+        grid.add_row("[dim]applies when[/]", escape(json.dumps(criteria, ensure_ascii=False)))
     grid.add_row("[dim]level / setting[/]", f"{record.level.value} / {record.setting.value}")
     grid.add_row("[dim]population[/]", escape(record.population))
     grid.add_row("[dim]obtained[/]", escape(record.obtained.value + (f" ({record.review_ref})" if record.review_ref else "")))

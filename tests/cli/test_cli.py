@@ -112,3 +112,19 @@ def test_unknown_kind_is_refused_with_the_allowed_values():
     result = run("evidence", "list", "--kind", "nonsense")
     assert result.exit_code == 2
     assert "diagnostic_accuracy" in result.output
+
+
+def test_evidence_show_prints_an_indication_with_its_quote_and_criteria():
+    result = run("evidence", "show", "nccn2016pt-bcs-4plus-nodes")
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "recommended" in text and "Cancer in 4 or more axillary nodes" in text
+    assert '"positive_axillary_nodes_min": 4' in text
+
+
+def test_vignettes_command_grades_the_suite(tmp_path):
+    result = run("vignettes", str(Path(__file__).parents[1] / "clinical" / "vignettes"), "--json")
+    assert result.exit_code == 0
+    payload = json.loads(result.output)
+    assert payload["counts"]["unacceptable"] == 0 and len(payload["results"]) >= 50
+    assert run("vignettes", str(tmp_path)).exit_code == 2  # an empty folder is refused, not graded
