@@ -19,7 +19,7 @@ from imln._cache import Same
 from imln._inputs import UnusedInput, unused_inputs
 from imln.evidence import EvidenceBase, load_evidence
 from imln.evidence import AuditReport, audit_evidence
-from imln.decision import DecisionAssessment, ProbabilityEstimate, assess_decision
+from imln.decision import NODE_IMAGING, DecisionAssessment, ProbabilityEstimate, assess_decision
 from imln.evidence import Modality
 from imln.imaging import ImagingAssessment, PretestProbability, assess_imaging, evidence_setting, select_accuracy
 from imln.risk import MissingPredictorError, ModelSpecError, RiskPrediction, predict_risk
@@ -177,10 +177,6 @@ def _pretest_for_imaging(
 #: The published estimate for an IMLN seen on MRI after implant reconstruction (Sutton et al.).
 IMPLANT_MRI_PPV_RECORD = "sutton-implant-mri-ppv"
 
-#: Modalities whose positive result is a node (lymphoscintigraphy and SPECT/CT map drainage instead).
-_NODE_IMAGING = {"us", "ct", "mri", "pet_ct", "pet_mri"}
-
-
 def _positive_calls(imaging: ImagingAssessment | None, *, contralateral: bool = False) -> dict[int, str]:
     """Index → modality of the node-imaging findings called positive: ipsilateral or side unknown, and
     contralateral ones too when asked (at follow-up a contralateral IMLN is worked up as well)."""
@@ -188,7 +184,7 @@ def _positive_calls(imaging: ImagingAssessment | None, *, contralateral: bool = 
         return {}
     return {f.index: f.modality.value for f in imaging.findings
             if f.result == "positive" and (contralateral or f.side != "contralateral")
-            and f.modality.value in _NODE_IMAGING}
+            and f.modality.value in NODE_IMAGING}
 
 
 def _decision_probability(

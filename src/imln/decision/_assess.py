@@ -121,10 +121,10 @@ def assess_decision(
     evidence = evidence if evidence is not None else load_evidence()
     thresholds = thresholds or default_thresholds()
     notes: list[str] = []
-    ctx = decision_context(patient, evidence).with_unquantified(
+    indication = assess_indications(patient, evidence)
+    ctx = decision_context(patient, evidence, indication).with_unquantified(
         unquantified_positive, no_sourced_probability=posttest is None and getattr(patient.setting, "value", None)
         == "follow_up")
-    indication = assess_indications(patient, evidence)
 
     probability: ProbabilityEstimate | None = None
     robust_range: tuple[float, float] | None = None

@@ -145,7 +145,8 @@ def _finding_call(finding: object, evidence_setting: str | None) -> tuple[bool, 
     return engine.result == "positive", f"imaging criteria engine ({rules})"
 
 
-def decision_context(patient: object, evidence: object | None = None) -> DecisionContext:
+def decision_context(patient: object, evidence: object | None = None, indications: object | None = None
+                     ) -> DecisionContext:
     """Read the decision context from a :class:`~imln.schema.Patient`.
 
     * a *visible node*: an ipsilateral (or side unknown) finding of a node-imaging
@@ -157,6 +158,9 @@ def decision_context(patient: object, evidence: object | None = None) -> Decisio
       (default: the bundled evidence; :func:`~imln.decision.assess_indications`);
     * the IM node tissue result, and whether breast surgery is done (after surgery,
       or after NAC with the pathological N category or axillary count known).
+
+    ``indications`` is the patient's :class:`~imln.decision.IndicationAssessment` when the
+    caller already has it (it is worked out otherwise).
     """
     from imln.decision._indications import assess_indications
     from imln.evidence import load_evidence
@@ -183,13 +187,13 @@ def decision_context(patient: object, evidence: object | None = None) -> Decisio
     surgery_done = setting == "after_surgery" or (
         setting == "after_nac" and (getattr(patient, "pathological_n_stage", None) is not None
                                     or getattr(patient, "positive_axillary_nodes", None) is not None))
-    indications = assess_indications(patient, evidence if evidence is not None else load_evidence())
+    if indications is None:
+        indications = assess_indications(patient, evidence if evidence is not None else load_evidence())
     return DecisionContext(
         setting=setting,
         indication_group=indications.group,
         indication_records=tuple(m.record_id for m in indications.applies),
-        imn_disease_clinical_only=bool(indications.imn_disease_basis)
-        and all(b.startswith("clinical_n_stage") for b in indications.imn_disease_basis),
+        imn_disease_clinical_only=bool(indications.imn_disease_basis) and not indications.imn_disease_on_tissue,
         im_tissue=tissue.result.value if tissue is not None else None,
         surgery_done=surgery_done,
         visible_node=bool(visible),

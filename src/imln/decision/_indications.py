@@ -88,6 +88,10 @@ class IndicationAssessment(BaseModel):
     group: Group
     summary: str = Field(description="One line: which indication applies to this patient, or why none does.")
     imn_disease_basis: list[str] = Field(description="The facts that establish internal mammary disease, if any.")
+    imn_disease_on_tissue: bool = Field(
+        False, description="True when pathology (pN category or an IM node biopsy) establishes it, not only the "
+        "clinical N category."
+    )
     applies: list[IndicationMatch] = Field(description="Guideline statements and trial criteria met.")
     undetermined: list[IndicationMatch] = Field(description="Those a missing fact leaves open.")
     not_met_trials: list[IndicationMatch] = Field(
@@ -322,7 +326,10 @@ def _assess(frozen: tuple, evidence_key: Same) -> IndicationAssessment:
                    f"below are shown for reference. {summary}")
     would_change = _would_change(group, facts, tissue_negative)
     return IndicationAssessment(
-        group=group, summary=summary, imn_disease_basis=disease, applies=applies, undetermined=open_,
+        group=group, summary=summary, imn_disease_basis=disease,
+        imn_disease_on_tissue=facts["pathological_n"] in IMN_PATHOLOGICAL_N
+        or (facts["im_tissue"] is not None and facts["im_tissue"][1] == "positive"),
+        applies=applies, undetermined=open_,
         not_met_trials=trials_not_met, missing_fields=missing, would_change=would_change,
     )
 
