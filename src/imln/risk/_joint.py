@@ -88,11 +88,10 @@ class JointCellPlan(_Plan):
     stratum: str = ""
 
 
-class JointTablePlan(_Plan):
-    name: str
-    partition: bool = True
-    p_value: ValueRef | None = None
-    cells: list[JointCellPlan] = Field(min_length=1)
+class JointTablePlan(TablePlan):
+    """A table of the first synthesis whose cells fix factor levels instead of naming terms."""
+
+    cells: list[JointCellPlan] = Field(min_length=1)  # type: ignore[assignment]
 
 
 class NoEffectPlan(_Plan):
@@ -100,15 +99,12 @@ class NoEffectPlan(_Plan):
     source: str
 
 
-class SeriesPlan(_Plan):
-    id: str
-    description: str
-    total: ValueRef | None = None
-    total_at_most: ValueRef | None = None
-    overall: ValueRef | None = None
+class SeriesPlan(CohortPlan):
+    """A cohort of the first synthesis with its case mix and the effects its own analysis found null."""
+
     no_effect: list[NoEffectPlan] = Field(default_factory=list)
     mix: dict[str, MixPlan]
-    tables: list[JointTablePlan]
+    tables: list[JointTablePlan]  # type: ignore[assignment]
 
 
 class SettingMixPlan(_Plan):
