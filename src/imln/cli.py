@@ -315,7 +315,9 @@ def _render_imaging(im: ImagingAssessment) -> None:
         t.add_column(col, overflow="fold")
     for f in im.findings:
         source = f.result_source if not f.decided_by else ", ".join(f.decided_by)
-        acc = f.accuracy.record_id if f.accuracy is not None and f.accuracy.record_id else "no usable record"
+        acc = f.accuracy.source if f.accuracy is not None and f.accuracy.source else "no usable record"
+        if f.accuracy is not None and f.accuracy.pool is not None:
+            acc += f" ({f.accuracy.pool.n_studies} studies: {', '.join(s.record_id for s in f.accuracy.pool.studies)})"
         t.add_row(str(f.index + 1), f.modality, f.result or "—", escape(source), _lr(f.lr_positive),
                   _lr(f.lr_negative), escape(acc), "yes" if f.applied else "[yellow]no[/]")
     out.print(t)

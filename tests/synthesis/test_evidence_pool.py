@@ -8,19 +8,16 @@ the pooled path is tested on a copy of the evidence with four SYNTHETIC MRI reco
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from imln.cli import app
-from imln.evidence import default_data_dir, load_evidence
+from imln.evidence import load_evidence
 from imln.synthesis import ReitsmaFit
 from imln.synthesis.evidence import accuracy_pools
-
-SYNTHETIC = [(30, 4, 6, 40), (22, 6, 5, 31), (45, 9, 10, 60), (18, 2, 7, 25)]  # tp, fp, fn, tn
+from tests._support.synthetic_evidence import SYNTHETIC, write_synthetic_evidence
 
 
 def test_bundled_evidence_is_reported_not_pooled() -> None:
@@ -37,29 +34,7 @@ def test_bundled_evidence_is_reported_not_pooled() -> None:
 
 @pytest.fixture(scope="module")
 def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("evidence")
-    shutil.copytree(default_data_dir(), folder, dirs_exist_ok=True)
-    refs = yaml.safe_load((folder / "references.yaml").read_text())
-    records = yaml.safe_load((folder / "imaging_accuracy.yaml").read_text())
-    for i, (tp, fp, fn, tn) in enumerate(SYNTHETIC):
-        key = f"synthetic{i}"
-        refs["references"][key] = {"authors": ["Synthetic A"], "title": f"SYNTHETIC test study {i}", "journal": "None",
-                                   "year": 2000, "access": "full_text", "notes": "test fixture, not a publication"}
-        records["records"].append({
-            "id": f"synthetic-mri-{i}", "kind": "diagnostic_accuracy", "measures": "imln_detection_accuracy",
-            "statement": "SYNTHETIC test record.", "citation": key, "location": "nowhere", "obtained": "primary",
-            "level": "patient", "setting": "newly_diagnosed", "population": "synthetic", "modality": "mri",
-            "reference_standard": "pathology",
-            "values": {
-                "n_patients": {"printed": str(tp + fp + fn + tn), "unit": "count"},
-                "n_diseased": {"printed": str(tp + fn), "unit": "count"},
-                "sensitivity": {"printed": f"{100 * tp / (tp + fn):.2f}%", "unit": "percent"},
-                "specificity": {"printed": f"{100 * tn / (tn + fp):.2f}%", "unit": "percent"},
-            },
-        })
-    (folder / "references.yaml").write_text(yaml.safe_dump(refs, allow_unicode=True, sort_keys=False))
-    (folder / "imaging_accuracy.yaml").write_text(yaml.safe_dump(records, allow_unicode=True, sort_keys=False))
-    return folder
+    return write_synthetic_evidence(tmp_path_factory.mktemp("evidence"))
 
 
 def test_pooled_when_studies_exist(synthetic_dir: Path) -> None:

@@ -27,6 +27,7 @@ from imln.imaging._accuracy import (
     SETTING_FALLBACKS,
     AccuracyCandidate,
     AccuracyChoice,
+    PoolUsed,
     evidence_setting,
     select_accuracy,
 )
@@ -41,9 +42,11 @@ from imln.imaging._assess import (
 )
 from imln.imaging._bayes import (
     JEFFREYS_PRIOR,
+    AccuracyDistribution,
     AccuracyPosterior,
     BatchCombinedResult,
     BatchPosttestResult,
+    PooledAccuracy,
     PosttestResult,
     PretestProbability,
     combine_tests,
@@ -76,6 +79,7 @@ __all__ = [
     "SETTING_FALLBACKS",
     "AccuracyCandidate",
     "AccuracyChoice",
+    "AccuracyDistribution",
     "AccuracyPosterior",
     "BatchCombinedResult",
     "BatchPosttestResult",
@@ -86,6 +90,8 @@ __all__ = [
     "FindingAssessment",
     "ImagingAssessment",
     "LikelihoodRatio",
+    "PoolUsed",
+    "PooledAccuracy",
     "PosttestResult",
     "PosttestSummary",
     "PrePostData",

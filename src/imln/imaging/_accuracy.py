@@ -50,7 +50,7 @@ from imln.evidence import (
     TwoByTwo,
     select_records,
 )
-from imln.imaging._bayes import JEFFREYS_PRIOR, AccuracyPosterior
+from imln.imaging._bayes import JEFFREYS_PRIOR, AccuracyDistribution, AccuracyPosterior, PooledAccuracy
 
 __all__ = [
     "SELECTION_RULE",
@@ -58,17 +58,22 @@ __all__ = [
     "AccuracyCandidate",
     "AccuracyChoice",
     "Estimate",
+    "PoolUsed",
     "TableUsed",
     "evidence_setting",
     "select_accuracy",
 ]
 
 SELECTION_RULE = (
+    "a meta-analysis pool of the modality (imln.synthesis.accuracy_pools: >= 2 primary studies with identified "
+    "2×2 tables, one per study, patients before nodes) in the patient's setting, else in the first declared "
+    "fallback setting that has one, is used when no single record ranks in an earlier setting; its predictive "
+    "distribution for a new study gives the likelihood ratios. Otherwise "
     "one diagnostic-accuracy record per modality: audit policy applied (select_records); exactly one "
     "reconstructed 2×2 table with diseased and non-diseased subjects; the patient's setting, else a declared "
     "fallback (with a warning; none after implant reconstruction); then the decisive criterion's own record "
     "(or the reader-call record), audit pass > warn > fail, primary > derived > quoted by the review, "
-    "patient- > node-/lesion-level, more subjects, record id; no pooling across studies"
+    "patient- > node-/lesion-level, more subjects, record id"
 )
 
 #: Evidence settings whose accuracy may stand in for the patient's, in order, when
@@ -112,6 +117,41 @@ class TableUsed(BaseModel):
     level_basis: str = Field(description="'stated in the record' or 'inferred from the denominator ...'.")
 
 
+class PoolStudyUsed(BaseModel):
+    """One study of a pool: its record and 2×2 table."""
+
+    model_config = ConfigDict(frozen=True)
+
+    record_id: str
+    citation: str
+    criterion: str | None
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+
+class PoolUsed(BaseModel):
+    """The meta-analysis pool behind an accuracy: its studies, its model, and its summary and predictive accuracy."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="'modality/setting/unit', as `imln evidence pool --modality M --setting S` shows it.")
+    modality: str
+    setting: str
+    unit: str = Field(description="Unit of analysis of the pooled tables: 'patients' or 'nodes'.")
+    model: str
+    note: str
+    n_studies: int
+    studies: list[PoolStudyUsed]
+    summary_sensitivity: Estimate = Field(description="Pooled (summary) sensitivity with its confidence interval.")
+    summary_specificity: Estimate
+    predictive_sensitivity: Estimate = Field(
+        description="A new study's sensitivity: mean and central interval of the predictive distribution (used).")
+    predictive_specificity: Estimate
+    method: str
+
+
 class AccuracyCandidate(BaseModel):
     """A record of the modality that was considered, and what became of it."""
 
@@ -153,11 +193,20 @@ class AccuracyChoice(BaseModel):
     rule: str = SELECTION_RULE
     considered: list[AccuracyCandidate]
     warnings: list[str]
-    posterior: AccuracyPosterior | None = Field(default=None, exclude=True)
+    pool: PoolUsed | None = Field(default=None, description="The pool used, when the accuracy is pooled.")
+    pool_note: str | None = Field(default=None, description="Why no pool was used (never silent).")
+    posterior: AccuracyDistribution | None = Field(default=None, exclude=True)
 
     @property
     def usable(self) -> bool:
         return self.posterior is not None
+
+    @property
+    def source(self) -> str | None:
+        """What the accuracy comes from: the pool's id ('pool us/newly_diagnosed/patients') or the record id."""
+        if self.pool is not None:
+            return f"pool {self.pool.id}"
+        return self.record_id
 
     @property
     def excluded(self) -> list[AccuracyCandidate]:
@@ -336,6 +385,15 @@ def _select_accuracy(
 
     qualified.sort(key=lambda q: q[0])
     warnings: list[str] = []
+    settings_order = (setting, *fallbacks)
+    pool, pool_rank, pool_note = _find_pool(modality, settings_order, evidence_key, audit_key)
+    best_single_rank = qualified[0][0][0] if qualified else len(settings_order)
+    if pool is not None and pool_rank <= best_single_rank:
+        return _pooled_choice(pool, pool_rank, modality, setting, policy, prior, level, evidence, audit, candidates,
+                              qualified)
+    if pool is not None:
+        pool_note = (f"the {pool.unit}-level pool of setting {pool.setting} is not used: a single record of an "
+                     f"earlier-ranked setting ({qualified[0][1].setting.value}) applies")
     if not qualified:
         reason = f"no usable {modality.value} accuracy record for the setting {setting.value}"
         if setting is Setting.after_implant_reconstruction:
@@ -346,7 +404,7 @@ def _select_accuracy(
             modality=modality, setting=setting, policy=policy, record_id=None, citation=None, statement=None,
             criterion=None, record_setting=None, setting_match="none", table=None, weight=None, prior=prior,
             sensitivity=None, specificity=None, audit_status=None, audit_messages=[], reason=reason,
-            considered=_ordered(candidates), warnings=[reason],
+            considered=_ordered(candidates), warnings=[reason], pool_note=pool_note,
         )
 
     key, record, table_used, table, match = qualified[0]
@@ -404,6 +462,111 @@ def _select_accuracy(
         reason="; ".join(reasons),
         considered=_ordered(candidates),
         warnings=warnings,
+        pool_note=pool_note,
+        posterior=posterior,
+    )
+
+
+_UNIT_RANK = {"patients": 0}
+
+
+@lru_cache(maxsize=256)
+def _pool_report(modality: Modality, setting: Setting, evidence_key: Same, audit_key: Same):
+    from imln.synthesis.evidence import accuracy_pools  # imln.synthesis imports imln.evidence only
+
+    return accuracy_pools(modality.value, setting.value, evidence=evidence_key.obj, audit=audit_key.obj)
+
+
+def _find_pool(modality: Modality, settings: Sequence[Setting], evidence_key: Same, audit_key: Same):
+    """The first setting (in order) with a fitted pool, its rank, and, when there is none, why (per setting tried)."""
+    why: list[str] = []
+    for rank, s in enumerate(settings):
+        report = _pool_report(modality, s, evidence_key, audit_key)
+        fitted = sorted((p for p in report.pools if p.fit is not None), key=lambda p: _UNIT_RANK.get(p.unit, 1))
+        if fitted:
+            return fitted[0], rank, None
+        found = [f"{len(p.studies)} at the {p.unit} level ({', '.join(st.record_id for st in p.studies)})"
+                 for p in report.pools]
+        why.append(f"{s.value}: " + ("; ".join(found) if found else "no primary study with an identified 2×2 table"))
+    return None, len(settings), (
+        f"no {modality.value} pool (a pool needs at least 2 primary studies with an identified 2×2 table at one "
+        f"level): " + "; ".join(why)
+    )
+
+
+def _estimate_of(e, level: float) -> Estimate:
+    return Estimate(mean=e.estimate, lower=e.lower, upper=e.upper, level=level)
+
+
+def _pooled_choice(pool, rank: int, modality: Modality, setting: Setting, policy: AuditPolicy,
+                   prior: tuple[float, float], level: float, evidence: EvidenceBase, audit: AuditReport,
+                   candidates: list[AccuracyCandidate], qualified: list) -> AccuracyChoice:
+    """The choice when a pool is used: its predictive distribution, its studies, and every record's fate."""
+    pool_id = f"{modality.value}/{pool.setting}/{pool.unit}"
+    mean, cov = pool.fit.predictive_logits()
+    posterior = PooledAccuracy(mean=(float(mean[0]), float(mean[1])),
+                               covariance=((float(cov[0, 0]), float(cov[0, 1])), (float(cov[1, 0]), float(cov[1, 1]))),
+                               source=f"pool {pool_id}", studies=tuple(st.record_id for st in pool.studies))
+    records = {r.id: r for r in evidence}
+    studies = [
+        PoolStudyUsed(record_id=st.record_id, citation=_label(evidence, records[st.record_id]),
+                      criterion=records[st.record_id].criterion, tp=st.tp, fp=st.fp, fn=st.fn, tn=st.tn)
+        for st in pool.studies
+    ]
+    model = ("bivariate random effects (Reitsma), REML" if hasattr(pool.fit, "psi")
+             else "separate univariate random effects, REML")
+    method = (
+        "likelihood ratios drawn from the pool's predictive distribution for a new study (logit-normal with the "
+        "between-study variance plus the summary's variance; REML estimates plugged in), not from the confidence "
+        "region of the summary point"
+    )
+    used = PoolUsed(
+        id=pool_id, modality=modality.value, setting=pool.setting, unit=pool.unit, model=model, note=pool.note,
+        n_studies=len(studies), studies=studies,
+        summary_sensitivity=_estimate_of(pool.fit.sensitivity, pool.fit.level),
+        summary_specificity=_estimate_of(pool.fit.specificity, pool.fit.level),
+        predictive_sensitivity=Estimate(mean=posterior.sensitivity_mean, lower=posterior.sensitivity_interval(level)[0],
+                                        upper=posterior.sensitivity_interval(level)[1], level=level),
+        predictive_specificity=Estimate(mean=posterior.specificity_mean, lower=posterior.specificity_interval(level)[0],
+                                        upper=posterior.specificity_interval(level)[1], level=level),
+        method=method,
+    )
+    in_pool = {st.record_id for st in studies}
+    excluded_from_pool = dict(_pool_report(modality, Setting(pool.setting), Same(evidence), Same(audit)).excluded)
+    out = list(candidates)
+    for _, record, _, _, _ in qualified:
+        if record.id in in_pool:
+            continue
+        why = excluded_from_pool.get(record.id, f"not in the setting {pool.setting} pool")
+        out.append(AccuracyCandidate(
+            record_id=record.id, status="not_chosen", reasons=[f"pool {pool_id} used instead; not pooled: {why}"],
+            audit_status=audit[record.id].status, setting=record.setting.value, level=record.level.value,
+            obtained=record.obtained.value, criterion=record.criterion))
+    for st in studies:
+        record = records[st.record_id]
+        out = [c for c in out if c.record_id != st.record_id]
+        out.append(AccuracyCandidate(
+            record_id=st.record_id, status="used", reasons=[f"one of {len(studies)} studies of pool {pool_id}"],
+            audit_status=audit[st.record_id].status, setting=record.setting.value, level=record.level.value,
+            obtained=record.obtained.value, criterion=record.criterion))
+    warnings: list[str] = []
+    if rank > 0:
+        warnings.append(f"no {modality.value} pool or record of the setting {setting.value}; using the pool of the "
+                        f"setting {pool.setting} ({pool_id}), which may not hold in this setting")
+    if pool.unit != "patients":
+        warnings.append(f"pool {pool_id} is of {pool.unit}; a patient's result is read with {pool.unit[:-1]}-level "
+                        "accuracy")
+    if not hasattr(pool.fit, "psi"):
+        warnings.append(f"pool {pool_id}: {pool.fit.reason}; sensitivity and specificity pooled separately "
+                        "(their correlation ignored)")
+    reason = (f"pool {pool_id}: {len(studies)} studies ({', '.join(st.record_id for st in studies)}), {model}; "
+              + method)
+    return AccuracyChoice(
+        modality=modality, setting=setting, policy=policy, record_id=None,
+        citation="; ".join(st.citation for st in studies), statement=f"Pooled {modality.value} accuracy ({pool.note}).",
+        criterion=None, record_setting=pool.setting, setting_match="exact" if rank == 0 else "fallback", table=None,
+        weight=None, prior=prior, sensitivity=used.predictive_sensitivity, specificity=used.predictive_specificity,
+        audit_status=None, audit_messages=[], reason=reason, considered=_ordered(out), warnings=warnings, pool=used,
         posterior=posterior,
     )
 

@@ -23,7 +23,7 @@ from imln.imaging._accuracy import AccuracyChoice, evidence_setting, select_accu
 from imln.imaging._bayes import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
-    AccuracyPosterior,
+    AccuracyDistribution,
     PretestProbability,
     _as_pretest,
     combine_tests,
@@ -171,7 +171,7 @@ def _default_audit() -> AuditReport:
     return audit_evidence(load_evidence())
 
 
-def _lr(accuracy: AccuracyPosterior, result: str, *, level: float, n_draws: int, seed: int) -> LikelihoodRatio:
+def _lr(accuracy: AccuracyDistribution, result: str, *, level: float, n_draws: int, seed: int) -> LikelihoodRatio:
     lo, hi = accuracy.lr_interval(result, level, n_draws=n_draws, seed=seed)
     return LikelihoodRatio(
         result=result, point=accuracy.lr(result), lower=lo, upper=hi, level=level, n_draws=n_draws, seed=seed
@@ -232,7 +232,7 @@ def assess_imaging(
     findings: list[FindingAssessment] = []
     warnings: list[str] = []
     notes: list[str] = []
-    applied: list[tuple[int, str, AccuracyPosterior]] = []
+    applied: list[tuple[int, str, AccuracyDistribution]] = []
     for i, finding in enumerate(getattr(patient, "findings", None) or []):
         engine = classify_finding(finding, criteria=criteria, setting=setting, extra=extra.get(i, {}), evidence=evidence)
         user = _value(finding.result)
@@ -255,7 +255,12 @@ def assess_imaging(
         if source == "criteria" and engine.result != "indeterminate" and not engine.accuracy_records:
             finding_notes.append(
                 f"the deciding criteria ({', '.join(engine.decided_by)}) have no accuracy record of their own; "
-                f"the {modality.value} accuracy of {choice.record_id or 'no record'} is used"
+                f"the {modality.value} accuracy of {choice.source or 'no record'} is used"
+            )
+        elif source == "criteria" and choice.pool is not None and engine.accuracy_records:
+            finding_notes.append(
+                f"the deciding criteria have accuracy records of their own ({', '.join(engine.accuracy_records)}); "
+                f"the {choice.pool.modality} pool of {choice.pool.n_studies} studies is used instead"
             )
         elif source == "criteria" and choice.record_id and choice.record_id not in engine.accuracy_records and engine.accuracy_records:
             finding_notes.append(

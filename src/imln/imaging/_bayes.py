@@ -68,7 +68,9 @@ from imln.evidence import TwoByTwo
 
 __all__ = [
     "JEFFREYS_PRIOR",
+    "AccuracyDistribution",
     "AccuracyPosterior",
+    "PooledAccuracy",
     "PretestProbability",
     "PosttestResult",
     "BatchPosttestResult",
@@ -167,8 +169,71 @@ def _check_result(value: object, name: str = "result") -> str:
 # --------------------------------------------------------------------------- accuracy
 
 
+class AccuracyDistribution:
+    """What the Bayes machinery needs of a test's accuracy: summaries, likelihood ratios and draws.
+
+    Two kinds exist: :class:`AccuracyPosterior` (Beta posteriors from one study's
+    2×2 table) and :class:`PooledAccuracy` (the predictive distribution of a
+    meta-analysis pool). Subclasses provide the means, the intervals, ``sample``
+    and ``_log_lr_draws``; the likelihood ratios and their intervals are shared.
+    """
+
+    source: str | None
+
+    @property
+    def sensitivity_mean(self) -> float:
+        raise NotImplementedError
+
+    @property
+    def specificity_mean(self) -> float:
+        raise NotImplementedError
+
+    def sensitivity_interval(self, level: float = 0.95) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def specificity_interval(self, level: float = 0.95) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _log_lr_draws(self, result: str, n: int, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+    def lr_positive(self) -> float:
+        """LR+ = sens / (1 − spec) at the means."""
+        return self.sensitivity_mean / (1.0 - self.specificity_mean)
+
+    def lr_negative(self) -> float:
+        """LR− = (1 − sens) / spec at the means."""
+        return (1.0 - self.sensitivity_mean) / self.specificity_mean
+
+    def lr(self, result: str) -> float:
+        """The likelihood ratio of ``result`` at the means (1 for indeterminate)."""
+        result = _check_result(result)
+        return {"positive": self.lr_positive, "negative": self.lr_negative}.get(result, lambda: 1.0)()
+
+    def lr_interval(
+        self, result: str, level: float = 0.95, *, n_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED
+    ) -> tuple[float, float]:
+        """Equal-tailed ``level`` interval of the likelihood ratio of ``result``.
+
+        Monte Carlo: ``n_draws`` draws from the tests' stream of ``seed`` (child 1
+        of ``SeedSequence(seed).spawn(2)``), the same draws as
+        :func:`posttest_probability` of this ``result`` with any pre-test
+        probability, so this is its ``lr_interval``. ``(1, 1)`` for
+        indeterminate. Cached: a repeated call costs no draws.
+        """
+        result = _check_result(result)
+        _check_run(n_draws, seed, level)
+        if result == "indeterminate":
+            return (1.0, 1.0)
+        lo, hi = _log_lr_interval(((result, self),), n_draws, seed, level)
+        return (math.exp(lo), math.exp(hi))
+
+
 @dataclass(frozen=True)
-class AccuracyPosterior:
+class AccuracyPosterior(AccuracyDistribution):
     """Beta posteriors of sensitivity and specificity from one 2×2 table.
 
     With prior Beta(a, b) on each proportion (``prior=(a, b)``; Jeffreys
@@ -283,7 +348,7 @@ class AccuracyPosterior:
         return _beta_interval(*self.specificity_params, level)
 
     def lr_positive(self) -> float:
-        """LR+ = sens / (1 − spec) at the posterior means."""
+        """LR+ = sens / (1 − spec) at the posterior means (1 − spec as b / (a + b), no cancellation)."""
         a, b = self.specificity_params
         return self.sensitivity_mean / (b / (a + b))
 
@@ -291,29 +356,6 @@ class AccuracyPosterior:
         """LR− = (1 − sens) / spec at the posterior means."""
         a, b = self.sensitivity_params
         return (b / (a + b)) / self.specificity_mean
-
-    def lr(self, result: str) -> float:
-        """The likelihood ratio of ``result`` at the posterior means (1 for indeterminate)."""
-        result = _check_result(result)
-        return {"positive": self.lr_positive, "negative": self.lr_negative}.get(result, lambda: 1.0)()
-
-    def lr_interval(
-        self, result: str, level: float = 0.95, *, n_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED
-    ) -> tuple[float, float]:
-        """Equal-tailed ``level`` credible interval of the likelihood ratio of ``result``.
-
-        Monte Carlo over the posterior: ``n_draws`` draws from the tests' stream
-        of ``seed`` (child 1 of ``SeedSequence(seed).spawn(2)``), the same draws
-        as :func:`posttest_probability` of this ``result`` with any pre-test
-        probability, so this is its ``lr_interval``. ``(1, 1)`` for indeterminate.
-        Cached: a repeated call costs no draws.
-        """
-        result = _check_result(result)
-        _check_run(n_draws, seed, level)
-        if result == "indeterminate":
-            return (1.0, 1.0)
-        lo, hi = _log_lr_interval(((result, self),), n_draws, seed, level)
-        return (math.exp(lo), math.exp(hi))
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """``n`` joint posterior draws ``(sens, spec)`` (independent Betas)."""
@@ -335,6 +377,103 @@ class AccuracyPosterior:
             return (np.log(g_tp) - log_sens_total) - (np.log(g_fp) - log_spec_total)
         # log(1 − sens) − log spec
         return (np.log(g_fn) - log_sens_total) - (np.log(g_tn) - log_spec_total)
+
+
+#: Gauss–Hermite nodes and weights (probabilists'), for the mean of a logit-normal proportion.
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(64)
+_GH_WEIGHTS = _GH_WEIGHTS / _GH_WEIGHTS.sum()
+
+
+@dataclass(frozen=True)
+class PooledAccuracy(AccuracyDistribution):
+    """Accuracy of a test in a new study (the patient's setting), from a meta-analysis pool.
+
+    ``(logit sensitivity, logit false-positive rate)`` is bivariate normal with
+    mean ``mean`` and covariance ``covariance`` = ``((var_sens, cov), (cov,
+    var_fpr))``: for a bivariate (Reitsma) pool Ψ + Var(μ̂), the predictive
+    distribution behind its prediction region; for a univariate pool
+    diag(τ²_sens + SE², τ²_fpr + SE²). Between-study heterogeneity is therefore
+    part of every likelihood ratio drawn from it: this is what a patient scanned
+    in a new centre may face, not the confidence region of the summary point.
+    It is a plug-in (REML estimates taken as known), stated wherever it is used.
+
+    ``source`` names the pool; ``studies`` the evidence records pooled.
+    """
+
+    mean: tuple[float, float]
+    covariance: tuple[tuple[float, float], tuple[float, float]]
+    source: str | None = None
+    studies: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        mean = tuple(float(x) for x in self.mean)
+        cov = np.asarray(self.covariance, dtype=float)
+        if len(mean) != 2 or not all(math.isfinite(x) for x in mean):
+            raise ValueError(f"mean must be two finite logits (sensitivity, false-positive rate); got {self.mean!r}")
+        if cov.shape != (2, 2) or not np.all(np.isfinite(cov)) or not np.allclose(cov, cov.T):
+            raise ValueError(f"covariance must be a finite symmetric 2×2 matrix; got {self.covariance!r}")
+        if np.any(np.linalg.eigvalsh(cov) < -1e-12):
+            raise ValueError(f"covariance must be positive semi-definite; got {self.covariance!r}")
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "covariance", ((cov[0, 0], cov[0, 1]), (cov[1, 0], cov[1, 1])))
+
+    def _sd(self, k: int) -> float:
+        return math.sqrt(max(self.covariance[k][k], 0.0))
+
+    def _mean_of_expit(self, k: int, sign: float) -> float:
+        return float(np.sum(_GH_WEIGHTS * special.expit(sign * (self.mean[k] + self._sd(k) * _GH_NODES))))
+
+    @property
+    def sensitivity_mean(self) -> float:
+        return self._mean_of_expit(0, 1.0)
+
+    @property
+    def specificity_mean(self) -> float:
+        return self._mean_of_expit(1, -1.0)
+
+    def lr_positive(self) -> float:
+        """LR+ at the means (1 − spec as the mean false-positive rate, no cancellation)."""
+        return self.sensitivity_mean / self._mean_of_expit(1, 1.0)
+
+    def lr_negative(self) -> float:
+        """LR− at the means."""
+        return self._mean_of_expit(0, -1.0) / self.specificity_mean
+
+    def _interval(self, k: int, level: float) -> tuple[float, float]:
+        _check("level", level)
+        z = float(special.ndtri(1 - (1 - level) / 2))
+        return (float(special.expit(self.mean[k] - z * self._sd(k))), float(special.expit(self.mean[k] + z * self._sd(k))))
+
+    def sensitivity_interval(self, level: float = 0.95) -> tuple[float, float]:
+        """Central ``level`` interval of a new study's sensitivity (exact: expit of normal quantiles)."""
+        return self._interval(0, level)
+
+    def specificity_interval(self, level: float = 0.95) -> tuple[float, float]:
+        """Central ``level`` interval of a new study's specificity."""
+        lo, hi = self._interval(1, level)
+        return (1.0 - hi, 1.0 - lo)
+
+    def _logits(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        _check("n_draws", n)
+        cov = np.asarray(self.covariance)
+        # Cholesky of a (possibly singular) 2×2 covariance, written out: a zero variance gives a zero column.
+        l11 = math.sqrt(max(cov[0, 0], 0.0))
+        l21 = cov[1, 0] / l11 if l11 > 0 else 0.0
+        l22 = math.sqrt(max(cov[1, 1] - l21 * l21, 0.0))
+        z = rng.standard_normal((2, n))
+        return np.vstack([self.mean[0] + l11 * z[0], self.mean[1] + l21 * z[0] + l22 * z[1]])
+
+    def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` draws ``(sens, spec)`` of a new study."""
+        t = self._logits(n, rng)
+        return special.expit(t[0]), special.expit(-t[1])
+
+    def _log_lr_draws(self, result: str, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Per-draw log LR of ``result`` on the log scale throughout (log expit: exact in the tails)."""
+        t = self._logits(n, rng)
+        if result == "positive":  # log sens − log FPR
+            return special.log_expit(t[0]) - special.log_expit(t[1])
+        return special.log_expit(-t[0]) - special.log_expit(-t[1])  # log(1 − sens) − log(1 − FPR)
 
 
 def _beta_interval(a: float, b: float, level: float) -> tuple[float, float]:
@@ -497,7 +636,7 @@ LOG_LR_CACHE_SIZE = 64
 LOG_LR_CACHE_MAX_DRAWS = 50_000
 
 #: The applied tests of a run, in order: (result, accuracy) pairs, no indeterminate result.
-_Tests = tuple[tuple[str, AccuracyPosterior], ...]
+_Tests = tuple[tuple[str, AccuracyDistribution], ...]
 
 
 def _rng(seed: int, stream: int) -> np.random.Generator:
@@ -618,7 +757,7 @@ def _pretest_logit_draws(pretest: PretestProbability, n_draws: int, seed: int) -
 
 def _update(
     pretest: PretestProbability,
-    tests: Sequence[tuple[str, AccuracyPosterior]],
+    tests: Sequence[tuple[str, AccuracyDistribution]],
     *,
     mode: Literal["single", "independent", "most_informative"],
     n_draws: int,
@@ -686,7 +825,7 @@ def _posterior(pretest: PretestProbability, tests: _Tests, mode: str, n_draws: i
 def posttest_probability(
     pretest: PretestProbability | float,
     result: Result,
-    accuracy: AccuracyPosterior,
+    accuracy: AccuracyDistribution,
     *,
     n_draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
@@ -700,8 +839,8 @@ def posttest_probability(
     """
     pretest = _as_pretest(pretest)
     result = _check_result(result)  # type: ignore[assignment]
-    if not isinstance(accuracy, AccuracyPosterior):
-        raise ValueError(f"accuracy must be an AccuracyPosterior; got {type(accuracy).__name__}")
+    if not isinstance(accuracy, AccuracyDistribution):
+        raise ValueError(f"accuracy must be an AccuracyPosterior or a PooledAccuracy; got {type(accuracy).__name__}")
     _check_run(n_draws, seed, level)
     notes = []
     if result == "indeterminate":
@@ -713,7 +852,7 @@ def posttest_probability(
 
 def combine_tests(
     pretest: PretestProbability | float,
-    results: Sequence[tuple[Result, AccuracyPosterior]],
+    results: Sequence[tuple[Result, AccuracyDistribution]],
     *,
     mode: Literal["independent", "most_informative"] = "independent",
     n_draws: int = DEFAULT_DRAWS,
@@ -734,15 +873,15 @@ def combine_tests(
     if mode not in ("independent", "most_informative"):
         raise ValueError(f"mode must be one of 'independent', 'most_informative'; got {mode!r}")
     if len(results) == 0:
-        raise ValueError("results must hold at least one (result, AccuracyPosterior) pair; got 0")
-    tests: list[tuple[str, AccuracyPosterior]] = []
+        raise ValueError("results must hold at least one (result, AccuracyPosterior or PooledAccuracy) pair; got 0")
+    tests: list[tuple[str, AccuracyDistribution]] = []
     for i, item in enumerate(results):
         if not (isinstance(item, tuple | list) and len(item) == 2):
-            raise ValueError(f"results[{i}] must be a (result, AccuracyPosterior) pair; got {item!r}")
+            raise ValueError(f"results[{i}] must be a (result, AccuracyPosterior or PooledAccuracy) pair; got {item!r}")
         result, accuracy = item
         _check_result(result, f"results[{i}][0]")
-        if not isinstance(accuracy, AccuracyPosterior):
-            raise ValueError(f"results[{i}][1] must be an AccuracyPosterior; got {type(accuracy).__name__}")
+        if not isinstance(accuracy, AccuracyDistribution):
+            raise ValueError(f"results[{i}][1] must be an AccuracyPosterior or a PooledAccuracy; got {type(accuracy).__name__}")
         tests.append((result, accuracy))
     _check_run(n_draws, seed, level)
 
@@ -794,7 +933,7 @@ class BatchPosttestResult:
 def posttest_probability_batch(
     pretest: np.ndarray,
     results: np.ndarray,
-    accuracy: AccuracyPosterior,
+    accuracy: AccuracyDistribution,
     *,
     intervals: bool = False,
     n_draws: int = DEFAULT_DRAWS,
@@ -818,8 +957,8 @@ def posttest_probability_batch(
     """
     pre = np.asarray(pretest, dtype=float)
     codes = np.asarray(results)
-    if not isinstance(accuracy, AccuracyPosterior):
-        raise ValueError(f"accuracy must be an AccuracyPosterior; got {type(accuracy).__name__}")
+    if not isinstance(accuracy, AccuracyDistribution):
+        raise ValueError(f"accuracy must be an AccuracyPosterior or a PooledAccuracy; got {type(accuracy).__name__}")
     if pre.size and not (np.all(pre > 0) and np.all(pre < 1)):  # NaN fails both comparisons
         bad = float(pre[~((pre > 0) & (pre < 1))].flat[0])
         raise ValueError(f"pretest must hold numbers in {_PROBABILITY}; got {bad!r}")
@@ -883,7 +1022,7 @@ MAX_BATCH_TESTS = 10
 def combine_tests_batch(
     pretest: np.ndarray,
     results: np.ndarray,
-    accuracies: Sequence[AccuracyPosterior],
+    accuracies: Sequence[AccuracyDistribution],
     *,
     intervals: bool = False,
     n_draws: int = DEFAULT_DRAWS,
@@ -913,10 +1052,10 @@ def combine_tests_batch(
     codes = np.asarray(results)
     accuracies = tuple(accuracies)
     if not 1 <= len(accuracies) <= MAX_BATCH_TESTS:
-        raise ValueError(f"accuracies must hold 1 to {MAX_BATCH_TESTS} AccuracyPosterior; got {len(accuracies)}")
+        raise ValueError(f"accuracies must hold 1 to {MAX_BATCH_TESTS} accuracies; got {len(accuracies)}")
     for j, accuracy in enumerate(accuracies):
-        if not isinstance(accuracy, AccuracyPosterior):
-            raise ValueError(f"accuracies[{j}] must be an AccuracyPosterior; got {type(accuracy).__name__}")
+        if not isinstance(accuracy, AccuracyDistribution):
+            raise ValueError(f"accuracies[{j}] must be an AccuracyPosterior or a PooledAccuracy; got {type(accuracy).__name__}")
     k = len(accuracies)
     if codes.ndim != 2 or codes.shape[1] != k:
         raise ValueError(f"results must have shape (n, {k}), one column per accuracy; got shape {codes.shape}")

@@ -469,6 +469,11 @@ class ReitsmaFit:
         """Prediction region for a new study's (FPR, sensitivity): ellipse of Ψ + Var(β), as ``plot.reitsma(predict=TRUE)``."""
         return self._ellipse(self.psi + self.vcov[:2, :2], level, npoints)
 
+    def predictive_logits(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and covariance of a new study's (logit sens, logit FPR): (μ̂, Ψ + Var(μ̂)), behind :meth:`predictive`."""
+        self._require_summary()
+        return self.mu.copy(), self.psi + self.vcov[:2, :2]
+
     def predictive(self, level: float | None = None, n_draws: int = 200_000, seed: int = 20261206) -> dict[str, Estimate]:
         """What a new study (or a new patient's setting) may show: the predictive distribution
         (logit sens, logit FPR) ~ N(μ̂, Ψ + Var(μ̂)), the distribution behind the prediction region.
@@ -479,7 +484,7 @@ class ReitsmaFit:
         are exact as well, since log DOR is normal.
         """
         level = self.level if level is None else level
-        sigma = self.psi + self.vcov[:2, :2]
+        mu, sigma = self.predictive_logits()
         z = stats.norm.ppf(1 - (1 - level) / 2)
         sd = np.sqrt(np.diag(sigma))
         mu = self.mu

@@ -85,6 +85,10 @@ class UnivariateFit:
     def vcov(self) -> np.ndarray:
         return np.diag([self.sens.se**2, self.fpr.se**2])
 
+    def predictive_logits(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and covariance of a new study's (logit sens, logit FPR): μ̂ and diag(τ² + SE²), no correlation."""
+        return self.mu, np.diag([self.sens.tau2 + self.sens.se**2, self.fpr.tau2 + self.fpr.se**2])
+
     def _z(self) -> float:
         return float(stats.norm.ppf(1 - (1 - self.level) / 2))
 
