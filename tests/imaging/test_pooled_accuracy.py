@@ -16,7 +16,13 @@ import pytest
 from scipy import integrate, special, stats
 
 from imln.evidence import audit_evidence, load_evidence
-from imln.imaging import AccuracyPosterior, PooledAccuracy, assess_imaging, combine_tests, select_accuracy
+from imln.imaging import (
+    AccuracyPosterior,
+    PooledAccuracy,
+    assess_imaging,
+    combine_tests,
+    select_accuracy,
+)
 from imln.schema import load_patient
 from imln.synthesis import ReitsmaFit, UnivariateFit
 from imln.synthesis.evidence import accuracy_pools
@@ -32,7 +38,7 @@ class TestPooledAccuracy:
     def test_means_are_logit_normal_means(self):
         def mean_of(mu, var, sign):
             sd = math.sqrt(var)
-            f = lambda z: special.expit(sign * (mu + sd * z)) * stats.norm.pdf(z)  # noqa: E731
+            f = lambda z: special.expit(sign * (mu + sd * z)) * stats.norm.pdf(z)
             return integrate.quad(f, -12, 12, epsabs=1e-13)[0]
 
         assert self.acc.sensitivity_mean == pytest.approx(mean_of(MEAN[0], COV[0][0], 1), abs=1e-10)
@@ -98,7 +104,7 @@ def test_the_pool_is_used_with_its_predictive_distribution(synthetic):
     assert {c.record_id for c in choice.considered if c.status == "used"} == {s.record_id for s in choice.pool.studies}
     fit = accuracy_pools("mri", "newly_diagnosed", evidence=evidence, audit=audit).pools[0].fit
     assert isinstance(fit, ReitsmaFit)
-    mean, cov = fit.predictive_logits()
+    mean, _ = fit.predictive_logits()
     assert choice.posterior.mean == pytest.approx(tuple(mean), abs=1e-12)
     assert np.asarray(choice.posterior.covariance) == pytest.approx(fit.psi + fit.vcov[:2, :2], abs=1e-12)
     # predictive, not confidence: at least as wide as the summary point's interval

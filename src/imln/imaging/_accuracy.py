@@ -50,7 +50,12 @@ from imln.evidence import (
     TwoByTwo,
     select_records,
 )
-from imln.imaging._bayes import JEFFREYS_PRIOR, AccuracyDistribution, AccuracyPosterior, PooledAccuracy
+from imln.imaging._bayes import (
+    JEFFREYS_PRIOR,
+    AccuracyDistribution,
+    AccuracyPosterior,
+    PooledAccuracy,
+)
 
 __all__ = [
     "SELECTION_RULE",
@@ -472,7 +477,9 @@ _UNIT_RANK = {"patients": 0}
 
 @lru_cache(maxsize=256)
 def _pool_report(modality: Modality, setting: Setting, evidence_key: Same, audit_key: Same):
-    from imln.synthesis.evidence import accuracy_pools  # imln.synthesis imports imln.evidence only
+    from imln.synthesis.evidence import (
+        accuracy_pools,  # imln.synthesis imports imln.evidence only
+    )
 
     return accuracy_pools(modality.value, setting.value, evidence=evidence_key.obj, audit=audit_key.obj)
 
