@@ -302,3 +302,17 @@ class TestReferenceData:
         import re
         for ref in set(re.findall(r'"#/components/schemas/([^"]+)"', refs)):
             assert ref in spec["components"]["schemas"], ref
+
+def test_evidence_pools_endpoint_reports_each_record(client):
+    res = client.get("/api/v1/evidence/pools/us")
+    assert res.status_code == 200
+    body = res.json()
+    assert body["modality"] == "us" and body["evidence_version"]
+    pooled = {s["record_id"] for p in body["pools"] for s in p["studies"]}
+    excluded = {e["record"] for e in body["excluded"]}
+    from imln.evidence import Kind, load_evidence
+
+    us_records = {r.id for r in load_evidence().filter(kind=Kind.diagnostic_accuracy, modality="us")}
+    assert pooled | excluded == us_records and not pooled & excluded  # every record accounted for, once
+    bad = client.get("/api/v1/evidence/pools/xray")
+    assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "modality"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -55,3 +56,15 @@ def test_cli_pool(synthetic_dir: Path, tmp_path: Path) -> None:
     assert (tmp_path / "sroc.png").stat().st_size > 1000
     res = runner.invoke(app, ["evidence", "pool", "--modality", "pet_ct"], env={"COLUMNS": "200"})
     assert res.exit_code == 0 and "nothing to pool" in res.stdout and "review-table1-pet-ct" in res.stdout
+
+
+def test_report_carries_the_predictive_distribution_imaging_uses(synthetic_dir: Path) -> None:
+    report = accuracy_pools("mri", "newly_diagnosed", evidence=load_evidence(synthetic_dir))
+    (pool,) = report.as_dict()["pools"]
+    fit = report.pools[0].fit
+    reference = fit.predictive(level=0.95)  # exact expit-of-normal intervals, computed inside the fit
+    for name in ("sensitivity", "specificity"):
+        got = pool["predictive"][name]
+        assert (got["median"], got["lower"], got["upper"]) == pytest.approx(
+            (reference[name].estimate, reference[name].lower, reference[name].upper), abs=1e-12)
+    np.testing.assert_allclose(pool["predictive"]["covariance"], fit.psi + fit.vcov[:2, :2], atol=1e-12)

@@ -27,7 +27,7 @@ from imln._assessment import Assessment, assess
 from imln.api._limits import AccessLog, BodySizeLimit, RateLimit
 from imln.api._pdfpool import ClientGone, PdfBusy, PdfPool, PdfTimeout, PdfUnavailable
 from imln.api._settings import Settings
-from imln.evidence import Kind, Modality, audit_evidence, load_evidence, record_summary
+from imln.evidence import Kind, Modality, Setting, audit_evidence, load_evidence, record_summary
 from imln.schema import Patient, PatientInputError, load_patient, patient_json_schema
 
 __all__ = ["ApiError", "create_app"]
@@ -400,6 +400,19 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
                 for r in records
             ],
         }
+
+    @app.get(f"{API}/evidence/pools/{{modality}}", tags=["reference"],
+             summary="Pooled diagnostic accuracy of one modality (bivariate or univariate REML), or why none")
+    async def evidence_pools(
+        modality: Modality,
+        setting: Annotated[Setting | None, Query(description="Only studies of this evidence setting.")] = None,
+    ) -> dict[str, Any]:
+        from imln.synthesis.evidence import accuracy_pools
+
+        ev = load_evidence()
+        report = accuracy_pools(modality.value, setting.value if setting is not None else None, evidence=ev,
+                                audit=_audit())
+        return {"evidence_version": ev.version, "evidence_digest": ev.digest, **report.as_dict()}
 
     @app.get(f"{API}/evidence/audit", tags=["reference"], summary="The evidence audit, one entry per record")
     async def evidence_audit() -> dict[str, Any]:

@@ -21,6 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+from scipy import stats
+from scipy.special import expit
+
 from imln.evidence import AuditReport, EvidenceBase, Obtained, audit_evidence, load_evidence
 
 from .reitsma import ReitsmaFit
@@ -66,11 +70,31 @@ class PoolReport:
                     "note": p.note,
                     "studies": [s.__dict__ for s in p.studies],
                     "result": p.fit.summary() if p.fit is not None else None,
+                    "predictive": _predictive(p.fit) if p.fit is not None else None,
                 }
                 for p in self.pools
             ],
             "excluded": [{"record": r, "reason": why} for r, why in self.excluded],
         }
+
+
+def _predictive(fit: ReitsmaFit | UnivariateFit) -> dict:
+    """A new study's sensitivity and specificity: median and central interval of the predictive distribution
+    (the distribution imaging reads a finding with), at the fit's level."""
+    mean, cov = fit.predictive_logits()
+    z = float(stats.norm.ppf(1 - (1 - fit.level) / 2))
+    sd = np.sqrt(np.diag(cov))
+    sens = expit([mean[0], mean[0] - z * sd[0], mean[0] + z * sd[0]])
+    spec = 1 - expit([mean[1], mean[1] + z * sd[1], mean[1] - z * sd[1]])
+    return {
+        "distribution": "(logit sensitivity, logit FPR) ~ normal(mean, covariance); covariance = between-study "
+                        "variance + variance of the summary",
+        "mean_logit": [float(x) for x in mean],
+        "covariance": [[float(x) for x in row] for row in cov],
+        "level": fit.level,
+        "sensitivity": {"median": float(sens[0]), "lower": float(sens[1]), "upper": float(sens[2])},
+        "specificity": {"median": float(spec[0]), "lower": float(spec[1]), "upper": float(spec[2])},
+    }
 
 
 def accuracy_pools(
