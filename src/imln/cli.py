@@ -171,14 +171,13 @@ def _configured_identifier_system() -> str | None:
     try:
         from pydantic import ValidationError
 
-        from imln.api._settings import Settings, config_file_path
+        from imln.api._settings import Settings, config_file_path, settings_problems
     except ImportError:
         return None
     try:
         return Settings().fhir_identifier_system
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise _fail(f"the configuration ({config_file_path()} or IMLN_* variables) is invalid: {problems}") from None
+        raise _fail(f"invalid configuration (IMLN_* variables or {config_file_path()}): {settings_problems(exc)}") from None
 
 
 @app.command("fhir")

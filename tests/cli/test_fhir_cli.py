@@ -133,3 +133,16 @@ def test_settings_refuse_an_identifier_system_that_is_not_a_uri():
 
     with pytest.raises(ValidationError, match="fhir_identifier_system"):
         Settings(fhir_identifier_system="pseudonyms")
+
+
+def test_serve_refuses_an_invalid_identifier_system_naming_the_setting(monkeypatch):
+    import uvicorn
+
+    from imln.api._cli import app as api_app
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("must not start"))
+    monkeypatch.setenv("IMLN_FHIR_IDENTIFIER_SYSTEM", "our pseudonyms")
+    result = runner.invoke(api_app, ["serve"])
+    assert result.exit_code == 2
+    assert "fhir_identifier_system" in result.output and "not an absolute URI" in result.output
+    assert "Traceback" not in result.output

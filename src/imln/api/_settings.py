@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -31,7 +31,7 @@ from pydantic_settings import (
 
 from imln.schema import MAX_INPUT_BYTES
 
-__all__ = ["Settings", "config_file_path"]
+__all__ = ["Settings", "config_file_path", "settings_problems"]
 
 
 def config_file_path() -> Path:
@@ -42,6 +42,11 @@ def config_file_path() -> Path:
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("imln", appauthor=False)) / "config.toml"
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """A settings error in one line, each problem naming its setting: 'fhir_identifier_system: …; …'."""
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
 
 
 class Settings(BaseSettings):
