@@ -1,6 +1,9 @@
-"""Command-line interface: ``imln assess``, ``imln evidence …``, ``imln schema``.
+"""Command-line interface: ``imln assess``, ``imln fhir``, ``imln evidence …``, ``imln schema``.
 
-Every command renders objects computed elsewhere; ``--json`` prints them in the
+Every command renders objects computed elsewhere; ``imln assess`` opens with the summary of
+the presentation model (:func:`imln.report.present`: the probability the decision used, its
+interval, the recommendation and its key reasons, IMN radiotherapy in percentage points,
+unused inputs), the same figures the web page, the report and the FHIR export show; ``--json`` prints them in the
 stable layout documented in ``docs/json-output.md``. Input problems exit with
 status 2 and a message naming each offending field; nothing prints a traceback.
 """
@@ -22,6 +25,7 @@ from rich.table import Table
 
 from imln import __version__
 from imln._assessment import Assessment, assess
+from imln.decision import DecisionAssessment
 from imln.evidence import (
     AuditReport,
     EvidenceBase,
@@ -34,8 +38,8 @@ from imln.evidence import (
     load_evidence,
     record_summary,
 )
-from imln.decision import DecisionAssessment
 from imln.imaging import ImagingAssessment
+from imln.report import Presentation
 from imln.risk import (
     MissingPredictorError,
     ModelSpec,
@@ -60,7 +64,7 @@ evidence_app = typer.Typer(help="List, show and audit the bundled evidence.", no
 app.add_typer(evidence_app, name="evidence")
 models_app = typer.Typer(help="List, show, add and compare pre-test risk models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
-from imln.modeling._cli import app as model_app  # noqa: E402  (the researcher's workbench)
+from imln.modeling._cli import app as model_app
 
 app.add_typer(model_app, name="model", help="Fit, validate, calibrate and export models on your own cohort.")
 
@@ -159,6 +163,72 @@ def assess_command(
                 out.print("[dim]No figures: they need imaging findings and a single pre-test probability.[/]")
 
 
+IDENTIFIER_SYSTEM_ENV = "IMLN_FHIR_IDENTIFIER_SYSTEM"
+
+
+def _configured_identifier_system() -> str | None:
+    """``fhir_identifier_system`` from the config file (the service's settings), if the ``api`` extra is there."""
+    try:
+        from pydantic import ValidationError
+
+        from imln.api._settings import Settings, config_file_path, settings_problems
+    except ImportError:
+        return None
+    try:
+        return Settings().fhir_identifier_system
+    except ValidationError as exc:
+        raise _fail(f"invalid configuration (IMLN_* variables or {config_file_path()}): {settings_problems(exc)}") from None
+
+
+@app.command("fhir")
+def fhir_command(
+    patient_file: Annotated[Path, typer.Argument(help="Patient file (YAML or JSON); see `imln schema patient`.")],
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", dir_okay=False, help="Write the JSON here (default: standard output).")] = None,
+    identifier_system: Annotated[str | None, typer.Option(
+        "--identifier-system", envvar=IDENTIFIER_SYSTEM_ENV, show_envvar=True,
+        help="Namespace (absolute URI, e.g. urn:oid:1.2.3 or https://hospital.example/pseudonyms) of the patient "
+             "file's patient_id: the subject is then an identifier {system, value}. Default: "
+             "fhir_identifier_system in the config file; without any, the label is only in subject.display.")] = None,
+) -> None:
+    """Assess a patient file and write a FHIR R4B RiskAssessment (JSON): the figures of `imln assess`'s summary."""
+    system = identifier_system if identifier_system is not None else _configured_identifier_system()
+    try:
+        from imln.fhir import (
+            check_identifier_system,
+            check_risk_assessment,
+            risk_assessment_json,
+        )
+    except ImportError as exc:
+        raise _fail(f"this command needs the optional dependencies: pip install 'imln[fhir,report]' ({exc})") from None
+    if system is not None:
+        try:
+            check_identifier_system(system)
+        except ValueError as exc:
+            raise _fail(f"--identifier-system ({IDENTIFIER_SYSTEM_ENV}): {str(exc).removeprefix('identifier_system: ')}") from None
+    try:
+        patient = load_patient(patient_file)
+    except PatientInputError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        resource = risk_assessment_json(assess(patient), identifier_system=system)
+    except ImportError as exc:  # fhir.resources is imported when the resource is built
+        raise _fail(f"this command needs the optional dependencies: pip install 'imln[fhir]' ({exc})") from None
+    problems = check_risk_assessment(resource)
+    if problems:  # a bug in imln, not in the input: say so rather than send a non-conformant resource
+        raise _fail("the RiskAssessment breaks FHIR rules (please report): " + "; ".join(problems), code=1)
+    text = json.dumps(resource, indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    err.print(f"wrote {escape(str(output))} (FHIR R4B RiskAssessment)", highlight=False)
+
+
 @app.command("vignettes")
 def vignettes_command(
     folder: Annotated[Path, typer.Argument(file_okay=False, dir_okay=True,
@@ -197,6 +267,9 @@ def vignettes_command(
 
 
 def _render_assessment(a: Assessment, source: Path) -> None:
+    from imln.report import present
+
+    view = present(a)
     p = a.input
     title = f"imln {a.imln_version} · evidence {a.evidence_version} · {source.name}"
     patient_table = Table.grid(padding=(0, 2))
@@ -224,19 +297,22 @@ def _render_assessment(a: Assessment, source: Path) -> None:
                 c.add_row(f"[dim]{key}[/]", escape(_fmt(value)))
         out.print(Panel(c, title="Cardiac context", expand=False))
 
+    _render_summary(view)
     if a.risk is not None:
         _render_risk(a.risk)
     if a.imaging is not None:
         _render_imaging(a.imaging)
     if a.decision is not None:
-        _render_decision(a.decision)
-    if a.unused_inputs:
+        _render_decision(a.decision, view)
+    if view.unused_inputs:
+        values = {u.field: u.value for u in a.unused_inputs}
         t = Table(title="Entered but not used, and why")
         t.add_column("field")
         t.add_column("value")
         t.add_column("why not used", overflow="fold")
-        for u in a.unused_inputs:
-            t.add_row(u.field, escape(_fmt(u.value)), escape(u.reason))
+        for u in view.unused_inputs:
+            value = _fmt(values[u.field]) if u.field in values else u.label
+            t.add_row(u.field, escape(value), escape(u.reason))
         out.print(t)
 
     if a.evidence_on_file:
@@ -251,6 +327,71 @@ def _render_assessment(a: Assessment, source: Path) -> None:
         out.print("[dim]Details of a record: imln evidence show RECORD_ID[/]")
     for note in a.notes:
         out.print(f"[dim]• {escape(note)}[/]")
+
+
+def _line(text: str) -> None:
+    """One line of the summary, never broken inside a figure (the terminal wraps it, not rich)."""
+    out.print(text, soft_wrap=True, highlight=False)
+
+
+def _citation_labels(keys: list[str]) -> str:
+    """Short citations for evidence record ids or reference keys; unknown keys as given."""
+    evidence = load_evidence()
+    labels = []
+    for key in keys:
+        if key in evidence.references:
+            label = evidence.references[key].label
+        else:
+            label = _source_labels([key])
+        if label not in labels:
+            labels.append(label)
+    return "; ".join(labels)
+
+
+def _render_summary(view: Presentation) -> None:
+    """The presentation model's summary: the figures every output of imln shows, in its words and units."""
+    out.rule("[bold]Summary[/] (the figures the web page, the report and FHIR show)")
+    head = view.headline
+    if head.probability is not None:
+        _line(f"[bold]{escape(head.quantity)}:[/] [bold]{escape(head.probability.text)}[/]")
+        if head.source:
+            _line(f"  [dim]source: {escape(head.source)}[/]")
+        for note in head.notes:
+            _line(f"  [dim]• {escape(note)}[/]")
+    else:
+        _line(f"[bold]{escape(head.quantity)}:[/] No probability: {escape(head.absent_reason or '')}")
+    rec = view.recommendation
+    _line(f"[bold]Recommendation:[/] [bold]{escape(rec.text)}[/]")
+    if rec.reasons:
+        _line("  Key reasons:" if rec.given else "  Why:")
+        for i, reason in enumerate(rec.reasons, start=1):
+            cite = f" [dim]{escape('[' + _citation_labels(reason.citations) + ']')}[/]" if reason.citations else ""
+            _line(f"  {i}. {escape(reason.text)}{cite}")
+    for caution in rec.cautions:
+        _line(f"  [yellow]caution:[/] {escape(caution)}")
+    if view.indication is not None:
+        _line(f"[bold]Guideline and trial basis:[/] {escape(view.indication.summary)}")
+    rt = view.rt
+    if rt is not None:
+        quantities = [(n, q) for n, q in (("benefit", rt.benefit), ("cardiac harm", rt.harm), ("net", rt.net))
+                      if q is not None]
+        if quantities:
+            _line("[bold]IMN radiotherapy against none[/] (absolute differences in percentage points, model-based):")
+            for name, q in quantities:
+                what = f" — {escape(q.description)}" if q.description else ""
+                _line(f"  {name}: {escape(q.text)}{what}")
+            if rt.probability_net_positive is not None:
+                _line(f"  [dim]share of draws with net > 0: {_pct(rt.probability_net_positive)}[/]")
+            if rt.label:
+                _line(f"  [dim]{escape(rt.label)}[/]")
+        elif rt.message:
+            _line(f"[bold]IMN radiotherapy against none:[/] {escape(rt.message)}")
+    if view.unused_inputs:
+        names = ", ".join(u.label for u in view.unused_inputs)
+        _line(f"[bold]Entered but not used[/] ({len(view.unused_inputs)}; why: the table below): {escape(names)}")
+    if view.validation:
+        _line(f"[dim]Risk model validation: {escape(view.validation)}[/]")
+    out.rule()
 
 
 def _pct(p: float) -> str:
@@ -285,7 +426,7 @@ def _render_risk(r: RiskPrediction) -> None:
     body.add_row("[dim]model[/]", escape(f"{r.model_id} {r.model_version}: {r.model_title}"))
     body.add_row("[dim]setting[/]", escape(f"{r.setting}; intercept = {r.setting_anchor}"))
     body.add_row("[dim]validation[/]", escape(r.validation))
-    out.print(Panel(body, title="Pre-test probability of IMLN metastasis", expand=False))
+    out.print(Panel(body, title="Pre-test probability of IMLN metastasis (risk model, its own interval)", expand=False))
     t = Table(title="Factors: odds ratios against the reference patient "
                     f"({_pct(r.baseline_probability)}); dimmed rows do not apply to this patient")
     for col in ("factor", "patient", "applies", "odds ratio", "95% CI", "source"):
@@ -339,10 +480,6 @@ def _render_imaging(im: ImagingAssessment) -> None:
         out.print(f"[dim]• {escape(n)}[/]")
 
 
-def _quantity(q: object) -> str:
-    return f"{q.point:+.2f} ({q.lower:+.2f} to {q.upper:+.2f}) {q.unit}"
-
-
 def _render_indication(d: DecisionAssessment) -> None:
     ind = d.indication
     if ind is None:
@@ -361,15 +498,12 @@ def _render_indication(d: DecisionAssessment) -> None:
     out.print(Panel(body, title="Indication: guideline and trial basis", expand=False))
 
 
-def _render_decision(d: DecisionAssessment) -> None:
+def _render_decision(d: DecisionAssessment, view: Presentation) -> None:
     _render_indication(d)
     r = d.recommendation
     body = Table.grid(padding=(0, 2))
     if r is not None:
-        verdict = f"[bold]{escape(r.label)}[/]"
-        if r.uncertain:
-            verdict += " [yellow](uncertain: the interval straddles a threshold)[/]"
-        body.add_row("[dim]recommendation[/]", verdict)
+        body.add_row("[dim]recommendation[/]", f"[bold]{escape(view.recommendation.text)}[/]")
         body.add_row("[dim]uncertainty[/]", escape(r.uncertainty))
         for i, statement in enumerate(r.rationale, start=1):
             records = list(dict.fromkeys(f.record_id for f in statement.figures if f.record_id))
@@ -379,7 +513,7 @@ def _render_decision(d: DecisionAssessment) -> None:
             body.add_row("[yellow]caution[/]", escape(getattr(c, "text", str(c))))
     else:
         body.add_row("[dim]recommendation[/]", "none (see notes)")
-    out.print(Panel(body, title="Recommendation (decision support, thresholds are stated choices)", expand=False))
+    out.print(Panel(body, title="Recommendation, every reason (thresholds are stated choices)", expand=False))
     tests = [t for t in (d.next_tests.tests if d.next_tests else []) if t.status == "ranked"]
     if tests:
         t = Table(title="Next most informative test: probability that its result changes the recommendation")
@@ -391,20 +525,9 @@ def _render_decision(d: DecisionAssessment) -> None:
                       f"{100 * n.expected_absolute_shift:.1f} points",
                       _pct(pos.probability_of_result) if pos else "—")
         out.print(t)
-    rb = d.rt_balance
-    if rb is not None:
-        if rb.status == "computed":
-            g = Table.grid(padding=(0, 2))
-            g.add_row("[dim]benefit[/]", escape(_quantity(rb.benefit) + f" — {rb.benefit.description}"))
-            g.add_row("[dim]cardiac harm[/]", escape(_quantity(rb.harm) + f" — {rb.harm.description}"))
-            g.add_row("[dim]net[/]", escape(_quantity(rb.net)))
-            g.add_row("[dim]P(net > 0)[/]", _pct(rb.probability_net_positive))
-            g.add_row("[dim]what this is[/]", escape(rb.label))
-            out.print(Panel(g, title="IMN radiotherapy: benefit against cardiac harm (model-based)", expand=False))
-            for w in rb.warnings:
-                out.print(f"[yellow]! {escape(w)}[/]")
-        else:
-            out.print(f"[dim]IMN radiotherapy balance: {escape(rb.message)}[/]")
+    rb = d.rt_balance  # its figures are in the summary (percentage points, from the presentation model)
+    for w in (rb.warnings if rb is not None and rb.status == "computed" else []):
+        out.print(f"[yellow]! IMN radiotherapy balance: {escape(w)}[/]")
     for n in d.notes:
         out.print(f"[dim]• {escape(n)}[/]")
 

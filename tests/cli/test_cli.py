@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,14 @@ def test_vignettes_command_grades_the_suite(tmp_path):
     payload = json.loads(result.output)
     assert payload["counts"]["unacceptable"] == 0 and len(payload["results"]) >= 50
     assert run("vignettes", str(tmp_path)).exit_code == 2  # an empty folder is refused, not graded
+
+
+def test_assess_summary_needs_no_report_extra():
+    """`imln assess` (core dependencies only) shows the presentation model's summary without Jinja2/MarkupSafe."""
+    code = ("import sys; sys.modules['jinja2'] = None; sys.modules['markupsafe'] = None; "
+            "sys.argv = ['imln', 'assess', sys.argv[1]]; from imln.cli import main; main()")
+    proc = subprocess.run([sys.executable, "-c", code, str(EXAMPLES / "medial_4plus_nodes.yaml")],
+                          capture_output=True, text=True, check=False, timeout=300, env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stderr
+    assert "Summary" in proc.stdout and "Recommendation: IMN radiotherapy" in proc.stdout
+    assert "used by the decision: 49.6% (95% interval 29.8–69.4%)" in proc.stdout

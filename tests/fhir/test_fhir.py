@@ -79,6 +79,86 @@ def test_rt_balance_in_percentage_points(doc):
 def test_identifier_system(doc):
     resource = risk_assessment_json(doc, identifier_system="urn:example:pseudonyms")
     assert resource["subject"]["identifier"] == {"system": "urn:example:pseudonyms", "value": doc["input"]["patient_id"]}
+    assert check_risk_assessment(resource) == []
+
+
+def test_without_an_identifier_system_no_identifier_only_the_label_in_display(doc):
+    # an identifier's value is unique only within its system: without one it is not sent as an identifier
+    resource = risk_assessment_json(doc)
+    assert "identifier" not in resource["subject"]
+    assert doc["input"]["patient_id"] in resource["subject"]["display"]
+    assert "no identifier system configured" in resource["subject"]["display"]
+
+
+@pytest.mark.parametrize("bad", ["not a uri", "pseudonyms", "", "urn:oid:1.2 3"])
+def test_a_bad_identifier_system_is_refused_naming_it(doc, bad):
+    with pytest.raises(ValueError, match="identifier_system"):
+        risk_assessment_json(doc, identifier_system=bad)
+    with pytest.raises(ValueError, match="identifier_system"):  # also when a reference makes it unused
+        risk_assessment_json(doc, identifier_system=bad, subject_reference="Patient/1")
+
+
+def test_subject_reference_wins(doc):
+    resource = risk_assessment_json(doc, subject_reference="Patient/123", identifier_system="urn:oid:1.2.3")
+    assert resource["subject"] == {"reference": "Patient/123"}
+
+
+def test_code_is_coded_with_a_sourced_snomed_concept_and_keeps_its_text(doc):
+    from imln.fhir._codes import ASSESSMENT_CODE, CODES
+
+    resource = risk_assessment_json(doc)
+    assert resource["code"]["text"] == "Risk of internal mammary lymph node (IMLN) metastasis"
+    assert resource["code"]["coding"] == [{"system": "http://snomed.info/sct", "code": "709510001",
+                                           "display": "Assessment of risk for disease (procedure)"}]
+    assert ASSESSMENT_CODE.source.startswith("https://hl7.org/fhir/")
+    # every coding anywhere in the resource is one of the registered, sourced codes: none is made up
+    known = {(c.system, c.code) for c in CODES}
+    assert set(_codings(resource)) <= known
+    for pred in resource.get("prediction", []):  # no code was found for the outcome: text only
+        assert pred["outcome"] == {"text": "Internal mammary lymph node metastasis"}
+
+
+def test_docs_name_every_code_and_its_source():
+    from imln.fhir._codes import CODES, TEXT_ONLY
+
+    docs = (Path(__file__).parents[2] / "docs" / "fhir.md").read_text(encoding="utf-8")
+    for c in CODES:
+        assert c.code in docs and c.source in docs and c.system in docs
+    assert "399374009" in docs and "245282001" in docs  # the near misses, and why they are not used
+    assert TEXT_ONLY
+
+
+def _codings(value):
+    if isinstance(value, dict):
+        if "coding" in value:
+            for c in value["coding"]:
+                yield c["system"], c["code"]
+        for v in value.values():
+            yield from _codings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _codings(v)
+
+
+def test_probability_range_is_not_sent_alongside(doc):
+    # probability[x] is a choice (decimal or range), ras-1 wants a range in percent, and a second
+    # prediction of the same outcome would read as a second, different prediction: the interval is in
+    # the extension (proportions, the headline's own bounds) and in the rationale text only
+    resource = risk_assessment_json(doc)
+    view = present(doc)
+    preds = resource.get("prediction", [])
+    assert len(preds) <= 1
+    for pred in preds:
+        assert not any(k.startswith("probability") and k != "probabilityDecimal" for k in pred)
+        prob = view.headline.probability
+        assert pred["probabilityDecimal"] == round(prob.point, 6)
+        if prob.has_interval:
+            (ext,) = pred["extension"]
+            assert (ext["valueRange"]["low"]["value"], ext["valueRange"]["high"]["value"]) == (
+                round(prob.lower, 6), round(prob.upper, 6))
+            assert prob.interval_text in pred["rationale"]
+        else:
+            assert "extension" not in pred
 
 
 def test_versions_and_basis(doc):
@@ -90,7 +170,7 @@ def test_versions_and_basis(doc):
     contained = {c["id"] for c in resource["contained"]}
     assert {b["reference"][1:] for b in resource["basis"]} == contained
     assert "input-age-years" in contained
-    assert resource["subject"]["identifier"]["value"] == doc["input"]["patient_id"]
+    assert "input-patient-id" not in contained  # the label is the subject, not an input observation
 
 
 def test_without_a_decision_probability_no_prediction_and_a_note(doc):

@@ -273,3 +273,92 @@ def test_formats():
     assert format_percentage_points(0.001) == "0.00 percentage points"
     assert format_probability(0.77, 0.45, 0.97) == "77.0% (95% interval 45.0–97.0%)"
     assert format_probability(0.05, 0.05, 0.05) == "5.0% (a point value, without interval)"
+
+
+# --------------------------------------------------------------------------- the CLI too, every example and vignette
+# `imln assess` (text and --json), the presentation model and FHIR, for every file in examples/ and every
+# vignette in tests/clinical/vignettes/: the same headline numbers in the same units.
+
+VIGNETTES = Path(__file__).parents[1] / "clinical" / "vignettes"
+CASES = [("example", n) for n in NAMES] + [("vignette", p.name) for p in sorted(VIGNETTES.glob("*.yaml"))]
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[f"{kind}:{name}" for kind, name in CASES])
+def cli_outputs(request, tmp_path_factory):
+    """(assessment JSON from `imln assess --json`, the summary lines of `imln assess`, FHIR) for one case."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from imln.cli import app
+    from imln.fhir import risk_assessment_json
+
+    kind, name = request.param
+    if kind == "example":
+        path = EXAMPLES / name
+    else:
+        path = tmp_path_factory.mktemp("vignette") / name
+        path.write_text(yaml.safe_dump(yaml.safe_load((VIGNETTES / name).read_text())["patient"]))
+    runner = CliRunner()
+    as_json = runner.invoke(app, ["assess", str(path), "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    doc = json.loads(as_json.stdout)
+    text = runner.invoke(app, ["assess", str(path)], env={"COLUMNS": "120"})
+    assert text.exit_code == 0, text.output
+    lines = text.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if "Summary" in line and line.startswith("─"))
+    end = next(i for i in range(start + 1, len(lines)) if set(lines[i].strip()) == {"─"})
+    return doc, lines[start + 1:end], risk_assessment_json(doc)
+
+
+def test_cli_presentation_model_and_fhir_show_the_same_headline(cli_outputs):
+    doc, summary, fhir = cli_outputs
+    view = present(doc)
+    head, rec = view.headline, view.recommendation
+
+    # the headline: exactly the decision's probability, in percent in the CLI, as a proportion in FHIR
+    decision = doc["decision"]["probability"]
+    if decision is None:
+        assert head.probability is None
+        assert f"{head.quantity}: No probability: {head.absent_reason}" in summary
+        assert "prediction" not in fhir
+        assert any(head.absent_reason in n["text"] for n in fhir["note"])
+    else:
+        prob = head.probability
+        assert (prob.point, prob.lower, prob.upper) == (decision["point"], decision["lower"], decision["upper"])
+        assert f"{head.quantity}: {prob.text}" in summary
+        assert prob.text == format_probability(decision["point"], decision["lower"], decision["upper"],
+                                               decision["level"])
+        (pred,) = fhir["prediction"]
+        assert 0 <= pred["probabilityDecimal"] <= 1
+        assert f"{pred['probabilityDecimal'] * 100:.1f}%" == prob.point_text
+        if prob.has_interval:
+            (ext,) = pred["extension"]
+            low, high = ext["valueRange"]["low"], ext["valueRange"]["high"]
+            assert low["code"] == high["code"] == "1"  # proportions, the decimal's scale
+            assert f"{low['value'] * 100:.1f}–{high['value'] * 100:.1f}%" == prob.interval_text
+        assert f"{head.quantity}: {prob.text}" in pred["rationale"]
+
+    # the recommendation and its key reasons, word for word
+    assert f"Recommendation: {rec.text}" in summary
+    assert fhir["mitigation"].startswith(rec.text + ".")
+    for i, reason in enumerate(rec.reasons, start=1):
+        assert any(line.startswith(f"  {i}. {reason.text}") for line in summary), reason.text
+        assert reason.text in fhir["mitigation"]
+
+    # IMN radiotherapy: percentage points in both, never a percentage
+    notes = " ".join(n["text"] for n in fhir["note"])
+    rt = view.rt
+    for name, q in (("benefit", rt and rt.benefit), ("cardiac harm", rt and rt.harm), ("net", rt and rt.net)):
+        if q is None:
+            assert not any(line.startswith(f"  {name}: ") for line in summary)
+            continue
+        assert any(line.startswith(f"  {name}: {q.text}") for line in summary)
+        assert f"{name} {q.text}" in notes
+        if 0 < q.point < 1:
+            assert f"{q.point * 100:.1f}%" not in " ".join(summary)
+
+    # what was entered but not used
+    if view.unused_inputs:
+        (line,) = [line for line in summary if line.startswith("Entered but not used")]
+        assert all(u.label in line for u in view.unused_inputs)

@@ -348,7 +348,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
              summary="A stored assessment as a FHIR R4B RiskAssessment")
     async def stored_fhir(assessment_id: str) -> Response:
         row = stored_or_404(assessment_id)
-        return _fhir(row.output, resource_id=row.id)
+        return _fhir(row.output, resource_id=row.id, identifier_system=settings.fhir_identifier_system)
 
     @app.post(f"{API}/compute/report", tags=["reports"], dependencies=[Compute], openapi_extra=_patient_body(),
               summary="Assess a patient and return the report (HTML or PDF)")
@@ -360,7 +360,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
               summary="Assess a patient and return a FHIR R4B RiskAssessment")
     async def compute_fhir(request: Request) -> Response:
         patient = await read_patient(request)
-        return _fhir(assess(patient).model_dump(mode="json"))
+        return _fhir(assess(patient).model_dump(mode="json"), identifier_system=settings.fhir_identifier_system)
 
     @app.post(f"{API}/validate", tags=["patients"], openapi_extra=_patient_body(),
               summary="Validate a patient: every problem with its field and allowed range")
@@ -533,9 +533,10 @@ async def _report(doc: dict[str, Any], fmt: str, *, stored_id: str | None = None
     return HTMLResponse(render_html(doc, stored_id=stored_id))
 
 
-def _fhir(doc: dict[str, Any], resource_id: str | None = None) -> Response:
+def _fhir(doc: dict[str, Any], resource_id: str | None = None, identifier_system: str | None = None) -> Response:
     try:
         from imln.fhir import risk_assessment_json
     except ImportError as exc:
         raise ApiError(501, "fhir_unavailable", f"FHIR export needs fhir.resources: pip install 'imln[fhir]' ({exc})") from None
-    return JSONResponse(risk_assessment_json(doc, resource_id=resource_id), media_type="application/fhir+json")
+    resource = risk_assessment_json(doc, resource_id=resource_id, identifier_system=identifier_system)
+    return JSONResponse(resource, media_type="application/fhir+json")

@@ -66,8 +66,11 @@ def serve_command(
     """Start the HTTP API and the clinician web page (uvicorn)."""
     import os
 
+    from pydantic import ValidationError
+
     from imln.api import Settings
     from imln.api._serve import LOG_LEVEL_ENV, LOG_LEVELS, set_log_level
+    from imln.api._settings import config_file_path, settings_problems
     from imln.api._workers import run_workers
 
     if log_level.strip().upper() not in LOG_LEVELS:
@@ -76,7 +79,11 @@ def serve_command(
 
     if database_url:
         os.environ["IMLN_DATABASE_URL"] = database_url
-    settings = Settings(open_compute=open_compute)
+    try:
+        settings = Settings(open_compute=open_compute)
+    except ValidationError as exc:  # e.g. fhir_identifier_system that is not a URI: name the setting, no traceback
+        _err(f"error: invalid configuration (IMLN_* variables or {config_file_path()}): {settings_problems(exc)}")
+        raise typer.Exit(2) from None
     if settings.token() is None:
         token = secrets.token_urlsafe(24)
         os.environ["IMLN_API_TOKEN"] = token

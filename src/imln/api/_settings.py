@@ -8,6 +8,7 @@ Precedence: arguments > environment > config file > defaults. The config file is
     open_compute = true       # POST /api/v1/compute and the web form without token
     open_web_storage = false  # with open compute: store web-form assessments made without the token
     secret_key = "…"          # signs the web form's CSRF tokens (shared by all workers)
+    fhir_identifier_system = "urn:oid:…"  # namespace of patient labels in FHIR exports
 
 Writes need the token: ``POST /api/v1/assessments`` always, and the web form stores an
 assessment only when the token was given with it, unless the operator turns
@@ -20,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -30,7 +31,7 @@ from pydantic_settings import (
 
 from imln.schema import MAX_INPUT_BYTES
 
-__all__ = ["Settings", "config_file_path"]
+__all__ = ["Settings", "config_file_path", "settings_problems"]
 
 
 def config_file_path() -> Path:
@@ -41,6 +42,11 @@ def config_file_path() -> Path:
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("imln", appauthor=False)) / "config.toml"
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """A settings error in one line, each problem naming its setting: 'fhir_identifier_system: …; …'."""
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
 
 
 class Settings(BaseSettings):
@@ -84,6 +90,21 @@ class Settings(BaseSettings):
     pdf_queue: int = Field(2, ge=0, le=1000, description="PDF requests that may wait for a renderer; more get 503 "
                            "with Retry-After.")
     pdf_timeout_seconds: float = Field(600, gt=0, description="A PDF render running longer is stopped (504).")
+    fhir_identifier_system: str | None = Field(
+        None,
+        description="Namespace (an absolute URI, e.g. urn:oid:… or https://hospital.example/pseudonyms) of the "
+        "pseudonymous patient labels in FHIR exports: with it the subject is an identifier {system, value}; without "
+        "it the label is only in subject.display (an identifier without a system is unique in no namespace).")
+
+    @field_validator("fhir_identifier_system")
+    @classmethod
+    def _absolute_uri(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from imln.fhir._export import check_identifier_system
+
+        return check_identifier_system(value)
+
     rate_limit_per_minute: int = Field(
         120, ge=0, description="Requests per minute per client address to the open (token-less) compute endpoints "
         "and web form posts; 0 = no limit. Requests with the bearer token are not limited.")

@@ -310,7 +310,7 @@ def add_web_routes(app: FastAPI, settings: Settings, state: dict[str, Any], chec
         doc = assess(patient).model_dump(mode="json")
         fmt = values.get("format", "pdf")
         if fmt == "fhir":
-            response = _fhir(doc)
+            response = _fhir(doc, identifier_system=settings.fhir_identifier_system)
             response.headers["Content-Disposition"] = 'attachment; filename="imln-risk-assessment.json"'
             return response
         # The report names a stored id only when this service signed it for exactly this input: otherwise

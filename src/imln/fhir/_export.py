@@ -21,6 +21,14 @@ Conventions (documented for receivers):
   the decision did not use is not sent as if it were the result.
 * ``mitigation`` carries the recommendation (or "No recommendation"), its key reasons and
   its guideline and trial basis.
+* ``code`` is SNOMED CT 709510001 "Assessment of risk for disease" (the specification's own
+  RiskAssessment example uses it) with the text "Risk of internal mammary lymph node (IMLN)
+  metastasis"; ``prediction.outcome`` is text only: no code for IMLN metastasis was found
+  printed in a citable source (see :mod:`imln.fhir._codes` and ``docs/fhir.md``).
+* The subject: ``subject_reference`` when given; else the pseudonymous ``patient_id`` as an
+  ``identifier`` **only with a configured** ``identifier_system`` (an absolute URI naming the
+  namespace the label is unique in: an identifier's value is unique only "within the context
+  of the system"); without one the label is in ``subject.display`` and no identifier is sent.
 * ``method`` names the model and its version; ``note`` carries the imln, model and
   evidence versions and digest, and IMN radiotherapy's absolute benefit and harm in
   percentage points; ``basis`` points at contained Observations, one per input item,
@@ -29,13 +37,16 @@ Conventions (documented for receivers):
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from imln.fhir._codes import ASSESSMENT_CODE, codeable_concept
 from imln.report._adapter import model_versions, risk_details
 from imln.report._labels import LABELS, modality_label
 from imln.report._present import Presentation, present
 
-__all__ = ["FHIR_VERSION", "INTERVAL_EXTENSION_URL", "UCUM", "to_risk_assessment", "risk_assessment_json"]
+__all__ = ["FHIR_VERSION", "INTERVAL_EXTENSION_URL", "UCUM", "check_identifier_system", "risk_assessment_json",
+           "to_risk_assessment"]
 
 FHIR_VERSION = "4.3.0"  # R4B
 UCUM = "http://unitsofmeasure.org"
@@ -44,6 +55,32 @@ OUTCOME_TEXT = "Internal mammary lymph node metastasis"
 CODE_TEXT = "Risk of internal mammary lymph node (IMLN) metastasis"
 #: Extension on ``prediction``: the interval of ``probabilityDecimal``, as proportions in [0, 1].
 INTERVAL_EXTENSION_URL = "urn:imln:fhir:StructureDefinition:probability-interval"
+
+#: An absolute URI (RFC 3986: a scheme, a colon, then no white space), as FHIR's ``uri`` type needs.
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")
+
+
+def check_identifier_system(system: str) -> str:
+    """``system`` if it is an absolute URI; else ``ValueError`` naming ``identifier_system``."""
+    if not isinstance(system, str) or not _ABSOLUTE_URI.fullmatch(system):
+        raise ValueError(
+            f"identifier_system: {system!r} is not an absolute URI; give the namespace your pseudonymous "
+            "patient labels are unique in, e.g. 'urn:oid:1.2.3.4' or 'https://hospital.example/fhir/pseudonyms'")
+    return system
+
+
+def _subject(label: Any, reference: str | None, system: str | None) -> dict[str, Any]:
+    """The RiskAssessment's subject: a reference, an identifier in a configured namespace, or a display."""
+    if reference:
+        return {"reference": reference}
+    if label is None or not str(label).strip():
+        return {"display": "Patient (not identified)"}
+    if system:
+        return {"identifier": {"system": check_identifier_system(system), "value": str(label)},
+                "display": "Patient (pseudonymous label)"}
+    # an identifier without a system has no namespace its value is unique in: not sent
+    return {"display": f"Patient {label} (pseudonymous label; no identifier system configured)"}
+
 
 #: Units of input fields (by name suffix) as UCUM codes.
 _UCUM_BY_SUFFIX = (
@@ -57,7 +94,7 @@ _UCUM_BY_SUFFIX = (
 )
 
 
-def _quantity(name: str, value: float | int) -> dict[str, Any]:
+def _quantity(name: str, value: float) -> dict[str, Any]:
     for suffix, code, unit in _UCUM_BY_SUFFIX:
         if name.endswith(suffix):
             return {"value": value, "unit": unit, "system": UCUM, "code": code}
@@ -130,7 +167,7 @@ def _prediction(view: Presentation) -> dict[str, Any] | None:
     prob = headline.probability
     if prob is None:
         return None
-    pred: dict[str, Any] = {"outcome": {"text": OUTCOME_TEXT}, "probabilityDecimal": round(prob.point, 6)}
+    pred: dict[str, Any] = {"outcome": codeable_concept(OUTCOME_TEXT), "probabilityDecimal": round(prob.point, 6)}
     if prob.has_interval:
         pred["extension"] = [{
             "url": INTERVAL_EXTENSION_URL,
@@ -179,8 +216,9 @@ def risk_assessment_json(
 
     ``assessment`` is an ``Assessment`` or its ``model_dump(mode="json")``.
     ``subject_reference`` (e.g. ``"Patient/123"``) links the receiver's patient; without
-    it the subject is the pseudonymous ``patient_id`` as an identifier (in the namespace
-    ``identifier_system``, a URI, when given), or a display text.
+    it the subject is the pseudonymous ``patient_id`` as an identifier in the namespace
+    ``identifier_system`` (an absolute URI; ``ValueError`` naming it otherwise), and without
+    that a display text only (an identifier with no system has no namespace to be unique in).
     """
     return to_risk_assessment(
         assessment, subject_reference=subject_reference, resource_id=resource_id, status=status,
@@ -199,6 +237,8 @@ def to_risk_assessment(
     """A ``fhir.resources.R4B.riskassessment.RiskAssessment`` for the assessment."""
     from fhir.resources.R4B.riskassessment import RiskAssessment
 
+    if identifier_system is not None:
+        check_identifier_system(identifier_system)
     doc = assessment.model_dump(mode="json") if hasattr(assessment, "model_dump") else dict(assessment)
     inp = doc.get("input") or {}
     when = doc.get("created_at")
@@ -206,15 +246,7 @@ def to_risk_assessment(
     view = present(doc)
     models = model_versions(doc)
 
-    if subject_reference:
-        subject: dict[str, Any] = {"reference": subject_reference}
-    elif inp.get("patient_id"):
-        identifier = {"value": str(inp["patient_id"])}
-        if identifier_system:
-            identifier = {"system": identifier_system, **identifier}
-        subject = {"identifier": identifier, "display": "Patient (pseudonymous label)"}
-    else:
-        subject = {"display": "Patient (not identified)"}
+    subject = _subject(inp.get("patient_id"), subject_reference, identifier_system)
 
     contained = _basis(inp, when)
     model_text = "; ".join(f"{m} version {v}" for m, v in models.items()) or "no risk model"
@@ -227,7 +259,7 @@ def to_risk_assessment(
         "resourceType": "RiskAssessment",
         "status": status,
         "subject": subject,
-        "code": {"text": CODE_TEXT},
+        "code": codeable_concept(CODE_TEXT, ASSESSMENT_CODE),
         "method": {"text": f"imln {doc.get('imln_version')}: {model_text}"},
         "performer": {"display": f"imln {doc.get('imln_version')} (decision-support software)"},
         "contained": contained,

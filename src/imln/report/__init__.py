@@ -20,24 +20,19 @@ from imln.report._adapter import (
     model_versions,
     risk_estimate,
 )
-from imln.report._present import Presentation, format_percentage_points, format_probability, present
-from imln.report._html import render_html, render_pdf, report_css, template_environment
-from imln.report._render import (
-    SECTION_RENDERERS,
-    RenderContext,
-    RenderedAssessment,
-    Section,
-    register_section,
-    render_assessment,
-    render_value,
+from imln.report._present import (
+    Presentation,
+    format_percentage_points,
+    format_probability,
+    present,
 )
 
 __all__ = [
+    "SECTION_RENDERERS",
     "Presentation",
     "ProbabilityEstimate",
     "RenderContext",
     "RenderedAssessment",
-    "SECTION_RENDERERS",
     "Section",
     "format_percentage_points",
     "format_probability",
@@ -54,3 +49,21 @@ __all__ = [
     "risk_estimate",
     "template_environment",
 ]
+
+#: Names imported on first use: their modules need the ``report`` extra (Jinja2, MarkupSafe).
+_LAZY = {
+    **dict.fromkeys(("render_html", "render_pdf", "report_css", "template_environment"), "imln.report._html"),
+    **dict.fromkeys(("SECTION_RENDERERS", "RenderContext", "RenderedAssessment", "Section", "register_section",
+                     "render_assessment", "render_value"), "imln.report._render"),
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'imln.report' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
