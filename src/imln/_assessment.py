@@ -8,6 +8,8 @@ filled by their subpackages as they become available; until then they are
 
 from __future__ import annotations
 
+import math
+
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any
@@ -110,6 +112,10 @@ def assess(
         prior = _pretest_for_imaging(diagnosis_risk, pretest, notes)
         imaging = assess_imaging(patient, prior, evidence=evidence, audit=audit)
     probability, covered = _decision_probability(patient, imaging, evidence, notes)
+    imaging_lr = None
+    if probability is None and pretest is None and diagnosis_risk is not None and imaging is not None:
+        imaging_lr, on_range = _lr_on_a_range(diagnosis_risk, imaging)
+        covered |= on_range
     decision = assess_decision(
         patient,
         diagnosis_risk,
@@ -117,6 +123,7 @@ def assess(
         _accuracy_of_untried_tests(patient, evidence, audit),
         evidence=evidence,
         unquantified_positive=_unquantified_positive(patient, imaging, covered),
+        imaging_lr=imaging_lr,
     )
     return Assessment(
         imln_version=__version__,
@@ -231,6 +238,21 @@ def _decision_probability(
                     set(mri_seen))
     notes.append("At follow-up the pre-test model does not apply and no sourced probability fits the findings.")
     return None, set()
+
+
+def _lr_on_a_range(risk: RiskPrediction, imaging: ImagingAssessment) -> tuple[float | None, set[int]]:
+    """The applied findings' likelihood ratio (product of their points) when the pre-test is only a range.
+
+    Imaging computes no post-test probability without a single pre-test one, but each applicable finding
+    still has its likelihood ratio; the decision moves the whole range by their product, so a quantified
+    finding counts (and is not reported as unquantified) when a predictor is unknown.
+    """
+    if risk.probability is not None or not getattr(risk, "probability_range", None):
+        return None, set()
+    applied = [f for f in imaging.findings if f.applied and f.lr_applied is not None]
+    if not applied:
+        return None, set()
+    return math.prod(f.lr_applied.point for f in applied), {f.index for f in applied}
 
 
 def _unquantified_positive(patient: Patient, imaging: ImagingAssessment | None, covered: set[int]) -> list[str]:

@@ -24,8 +24,33 @@ class TestRobustOverARange:
         assert a.risk.probability is None and a.risk.probability_range is not None
         assert cls is C.imn_radiotherapy
         r = a.decision.recommendation
-        assert r.probability is None and r.probability_range == pytest.approx(a.risk.probability_range)
-        assert "robust" in r.uncertainty.lower()
+        assert r.probability is None and "robust" in r.uncertainty.lower()
+        # the positive MRI counts: the pre-test range is moved by its likelihood ratio (odds × LR at both ends)
+        (mri,) = [f for f in a.imaging.findings if f.applied]
+        assert mri.modality.value == "mri" and a.imaging.posttest is None
+        lr = mri.lr_applied.point
+        moved = [p * lr / (p * lr + 1 - p) for p in a.risk.probability_range]
+        assert r.probability_range == pytest.approx(moved, rel=1e-12)
+        assert r.probability_range_basis == "post-test"
+        assert any(f.key == "lr" and f.value == lr for st in r.rationale for f in st.figures)
+        # only the PET/CT finding, which no accuracy record quantifies, is called unquantified
+        unquantified = [c for c in r.cautions if "could not be quantified" in c]
+        assert len(unquantified) == 1 and "PET/CT" in unquantified[0] and "MRI" not in unquantified[0]
+
+    def test_a_negative_finding_lowers_the_range(self):
+        # lateral T1 at diagnosis, axillary count unknown: the pre-test range straddles the thresholds (no class);
+        # a negative MRI moves the whole range below the omit threshold, so the finding decides
+        body = {**BASE, "setting": "diagnosis", "tumor_location": {"quadrant": "UOQ"}, "tumor_size_mm": 15,
+                "findings": [{"modality": "mri", "result": "negative", "side": "ipsilateral"}]}
+        cls_without, without = rec({k: v for k, v in body.items() if k != "findings"})
+        assert without.risk.probability is None and cls_without is None
+        cls, a = rec(body)
+        (mri,) = a.imaging.findings
+        lr = mri.lr_applied.point
+        r = a.decision.recommendation
+        assert cls is C.omit and r.probability_range_basis == "post-test"
+        assert r.probability_range == pytest.approx([p * lr / (p * lr + 1 - p) for p in a.risk.probability_range])
+        assert r.probability_range[1] < a.decision.thresholds.omit_below
 
     def test_no_recommendation_when_the_range_crosses_a_threshold(self):
         # diagnosis, cN0, medial, count unknown: the range spans omit / IM-SLNB / RT, so no class is given

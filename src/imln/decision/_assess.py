@@ -66,6 +66,13 @@ class DecisionAssessment(BaseModel):
     disclaimer: str = DISCLAIMER
 
 
+def _times_lr(p: float, lr: float) -> float:
+    """The probability after a likelihood ratio (odds × LR), exact at 0 and 1."""
+    if p <= 0 or p >= 1:
+        return float(p)
+    return p * lr / (p * lr + (1 - p))
+
+
 def _posttest_estimate(posttest: Any, notes: list[str]) -> ProbabilityEstimate:
     """The post-test probability; an analytic point just outside its Monte Carlo interval widens it (noted)."""
     if isinstance(posttest, ProbabilityEstimate):
@@ -95,6 +102,7 @@ def assess_decision(
     n_draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
     unquantified_positive: Iterable[str] = (),
+    imaging_lr: float | None = None,
 ) -> DecisionAssessment:
     """The decision section for ``patient``; never raises for missing or incomplete patient data.
 
@@ -114,6 +122,10 @@ def assess_decision(
     When only a range of probabilities is known (a predictor missing), or none at
     all, a recommendation is still given when every probability in the range (0–1
     when none is known) gives the same class: it is robust to what is missing.
+    ``imaging_lr`` is the likelihood ratio of the imaging findings applied when no
+    post-test probability could be computed because the pre-test is such a range:
+    the range is then moved by it (post-test odds = pre-test odds × LR at both ends),
+    so a finding counts even when a predictor is unknown.
 
     What cannot be computed is ``None`` (or ``status='not_computable'`` for the RT
     balance) with the reason in ``notes``.
@@ -140,17 +152,21 @@ def assess_decision(
             basis = "pretest"
         elif getattr(pretest, "probability_range", None):
             lo, hi = pretest.probability_range
+            what = "pre-test probability"
+            if imaging_lr is not None:
+                lo, hi = (_times_lr(x, imaging_lr) for x in (lo, hi))
+                what = f"probability after the imaging findings (pre-test range × likelihood ratio {imaging_lr:.3g})"
             at = {classify(x, ctx, thresholds) for x in (lo, hi)}
             missing = ", ".join(getattr(pretest, "missing", []) or []) or "a predictor"
             if len(at) == 1:
                 robust_range = (float(lo), float(hi))
                 notes.append(
-                    f"The pre-test probability is a range ({lo:.3g}–{hi:.3g}) because {missing} is unknown; every "
+                    f"The {what} is a range ({lo:.3g}–{hi:.3g}) because {missing} is unknown; every "
                     f"value in it gives {LABELS[at.pop()]}, so the recommendation is robust to the missing field."
                 )
             else:
                 notes.append(
-                    f"No recommendation: the pre-test probability is a range ({lo:.3g}–{hi:.3g}) because {missing} "
+                    f"No recommendation: the {what} is a range ({lo:.3g}–{hi:.3g}) because {missing} "
                     f"is unknown; across it the recommendation would be "
                     f"{' or '.join(sorted(LABELS[c] for c in at))}. Give {missing} for a single probability."
                 )
@@ -170,7 +186,8 @@ def assess_decision(
             sweep = threshold_sensitivity(probability, ctx, thresholds)
     elif robust_range is not None:
         recommendation = recommend(None, patient, thresholds=thresholds, evidence=evidence, context=ctx,
-                                   probability_range=robust_range)
+                                   probability_range=robust_range,
+                                   range_lr=imaging_lr if robust_range != (0.0, 1.0) else None)
 
     tests = None
     if probability is not None and accuracy:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -119,6 +120,10 @@ class Recommendation(BaseModel):
     )
     probability_range: tuple[float, float] | None = Field(
         None, description="The range of possible probabilities when a predictor is unknown."
+    )
+    probability_range_basis: Literal["pre-test", "post-test"] | None = Field(
+        None, description="What the range is: 'pre-test', the risk model's over the unknown predictor; "
+        "'post-test', that range times the applied imaging findings' likelihood ratio (None without a range)."
     )
     indication_group: str = Field(
         "undetermined", description="imn_disease, recommended, consider, not_indicated or undetermined "
@@ -255,14 +260,22 @@ def _indication_statement(ctx: DecisionContext, evidence: EvidenceBase) -> State
                      locations=[evidence.get(r).location for r in ctx.indication_records])
 
 
-def _range_statements(rng: tuple[float, float], cls: RecommendationClass) -> list[Statement]:
+def _range_statements(rng: tuple[float, float], cls: RecommendationClass, lr: float | None = None
+                      ) -> list[Statement]:
     lo = input_figure("lo", rng[0], field="probability_range[0]", origin="probability_input", unit="probability")
     hi = input_figure("hi", rng[1], field="probability_range[1]", origin="probability_input", unit="probability")
+    figures = [lo, hi]
+    what = ""
+    if lr is not None:
+        figures.append(input_figure("lr", lr, field="imaging.findings[].lr_applied.point", origin="probability_input",
+                                    unit="likelihood ratio", display=f"{lr:.3g}"))
+        what = (" after the imaging findings (the pre-test model's range over the unknown predictor, times their "
+                "likelihood ratio {lr})")
     return [statement(
         "probability",
-        "Only a range of probabilities is known ({lo} to {hi}), because a predictor is unknown. Every value in the "
-        f"range gives the same recommendation ({LABELS[cls]}), so it is robust to the missing field.",
-        [lo, hi],
+        "Only a range of probabilities is known ({lo} to {hi})" + what + ", because a predictor is unknown. Every "
+        f"value in the range gives the same recommendation ({LABELS[cls]}), so it is robust to the missing field.",
+        figures,
     )]
 
 
@@ -528,6 +541,7 @@ def recommend(
     evidence: EvidenceBase | None = None,
     context: DecisionContext | None = None,
     probability_range: tuple[float, float] | None = None,
+    range_lr: float | None = None,
 ) -> Recommendation:
     """The recommendation for ``patient`` at ``probability`` of IMLN metastasis.
 
@@ -535,7 +549,9 @@ def recommend(
     ``evidence`` to the bundled evidence base. ``context`` overrides what is read
     from the patient record (:func:`decision_context`). Instead of a probability,
     a ``probability_range`` (a predictor unknown) may be given: a recommendation
-    is made only if every value of the range gives the same class (else ValueError).
+    is made only if every value of the range gives the same class (else ValueError);
+    ``range_lr``, when given, is the likelihood ratio of the imaging findings already applied to the pre-test
+    range (the range is then post-test).
     """
     thresholds = thresholds or default_thresholds()
     evidence = evidence if evidence is not None else load_evidence()
@@ -548,7 +564,7 @@ def recommend(
             raise ValueError(f"probability_range must satisfy 0 ≤ lower ≤ upper ≤ 1; got ({lo:g}, {hi:g})")
         if classify(lo, ctx, thresholds) != classify(hi, ctx, thresholds):
             raise ValueError("the recommendation differs across the probability range; give the missing predictor")
-        return _recommend(None, ctx, Same(thresholds), Same(evidence), (lo, hi))
+        return _recommend(None, ctx, Same(thresholds), Same(evidence), (lo, hi), range_lr)
     if not isinstance(probability, ProbabilityEstimate):
         raise TypeError(f"probability must be a ProbabilityEstimate; got {type(probability).__name__}")
     return _recommend(probability, ctx, Same(thresholds), Same(evidence), None)
@@ -556,7 +572,8 @@ def recommend(
 
 @lru_cache(maxsize=RESULT_CACHE_SIZE)
 def _recommend(probability: ProbabilityEstimate | None, ctx: DecisionContext, thresholds_key: Same,
-               evidence_key: Same, probability_range: tuple[float, float] | None = None) -> Recommendation:
+               evidence_key: Same, probability_range: tuple[float, float] | None = None,
+               range_lr: float | None = None) -> Recommendation:
     """:func:`recommend` of a decision context: a pure function of these, so cached (the patient record
     matters only through its context; patients sharing a pre-test probability and a context share it)."""
     thresholds: ThresholdSet = thresholds_key.obj  # type: ignore[assignment]
@@ -568,7 +585,7 @@ def _recommend(probability: ProbabilityEstimate | None, ctx: DecisionContext, th
         cls = classify(probability_range[0], ctx, thresholds)
         uncertain, straddled, (lo_c, pt_c, hi_c) = False, [], (cls, cls, cls)
         unc_text = "Robust: every value of the probability range gives this recommendation."
-        rationale = _range_statements(probability_range, cls)
+        rationale = _range_statements(probability_range, cls, range_lr)
     else:
         cls = classify(probability.point, ctx, thresholds)
         uncertain, straddled, (lo_c, pt_c, hi_c), unc_statement, unc_text = _uncertainty(probability, ctx,
@@ -632,6 +649,8 @@ def _recommend(probability: ProbabilityEstimate | None, ctx: DecisionContext, th
         setting=ctx.setting,
         probability=probability,
         probability_range=probability_range,
+        probability_range_basis=(None if probability_range is None else "pre-test" if range_lr is None
+                                 else "post-test"),
         indication_group=ctx.indication_group,
         uncertain=uncertain,
         uncertainty=unc_text,

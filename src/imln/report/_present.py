@@ -246,13 +246,16 @@ def _absent_reason(doc: Mapping[str, Any]) -> str:
     decision = doc.get("decision")
     if not isinstance(decision, Mapping):
         return "this assessment has no decision section."
-    rng = _map(decision.get("recommendation")).get("probability_range")
+    recommendation = _map(decision.get("recommendation"))
+    rng = recommendation.get("probability_range")
     if isinstance(rng, list) and len(rng) == 2 and all(_num(x) is not None for x in rng):
         lo, hi = (_num(x) for x in rng)
         why = (f" because {_join([_field_label(m) for m in missing])} "
                f"{'is' if len(missing) == 1 else 'are'} unknown") if missing else ""
-        return (f"only a range is known ({lo * 100:.1f}–{hi * 100:.1f}%){why}; every value in it gives the same "
-                "recommendation, so the decision did not need a single probability.")
+        after = (" after the imaging findings (the risk model's range times their likelihood ratio)"
+                 if recommendation.get("probability_range_basis") == "post-test" else "")
+        return (f"only a range is known{after} ({lo * 100:.1f}–{hi * 100:.1f}%){why}; every value in it gives the "
+                "same recommendation, so the decision did not need a single probability.")
     if risk and risk.get("probability") is None and missing:
         labels = [_field_label(m) for m in missing]
         verb = "is" if len(labels) == 1 else "are"
