@@ -36,12 +36,18 @@ def _label(doc: dict[str, Any]) -> str | None:
     return inp.get("patient_id") if isinstance(inp, dict) else None
 
 
-def render_html(assessment: Any, *, evidence: EvidenceBase | None = None, stored_id: str | None = None) -> str:
-    """A self-contained HTML document (inline CSS and SVG, no external resource)."""
+def render_html(assessment: Any, *, evidence: EvidenceBase | None = None, stored_id: str | None = None,
+                appendix: bool = False) -> str:
+    """A self-contained HTML document (inline CSS and SVG, no external resource).
+
+    The summary panels, then the details: collapsed, with every computed field (``appendix=False``, the
+    HTML report), or as a compact appendix of versions, digests, seeds, thresholds and references
+    (``appendix=True``, what the PDF prints).
+    """
     doc = assessment.model_dump(mode="json") if hasattr(assessment, "model_dump") else dict(assessment)
-    rendered = render_assessment(doc, evidence=evidence)
+    rendered = render_assessment(doc, evidence=evidence, full=not appendix)
     return template_environment().get_template("report.html").render(
-        rendered=rendered, css=report_css(), label=_label(doc), stored_id=stored_id
+        rendered=rendered, css=report_css(), label=_label(doc), stored_id=stored_id, appendix=appendix
     )
 
 
@@ -55,5 +61,5 @@ def render_pdf(assessment: Any, *, evidence: EvidenceBase | None = None, stored_
             "and on Debian apt-get install libpango-1.0-0 libpangoft2-1.0-0 "
             f"({exc})"
         ) from exc
-    html = render_html(assessment, evidence=evidence, stored_id=stored_id)
+    html = render_html(assessment, evidence=evidence, stored_id=stored_id, appendix=True)
     return HTML(string=html, base_url=None).write_pdf()
