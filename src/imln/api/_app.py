@@ -344,6 +344,14 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
         row = stored_or_404(assessment_id)
         return await _report(row.output, format, stored_id=row.id, request=request)
 
+    @app.get(f"{API}/assessments/{{assessment_id}}/patient-summary", tags=["reports"], dependencies=[Token],
+             response_class=HTMLResponse, summary="A stored assessment as a one-page plain-language summary for the patient")
+    async def stored_patient_summary(assessment_id: str) -> Response:
+        from imln.report import render_patient_summary
+
+        row = await anyio.to_thread.run_sync(stored_or_404, assessment_id)
+        return HTMLResponse(render_patient_summary(row.output))
+
     @app.get(f"{API}/assessments/{{assessment_id}}/fhir", tags=["fhir"], dependencies=[Token],
              summary="A stored assessment as a FHIR R4B RiskAssessment")
     async def stored_fhir(assessment_id: str) -> Response:

@@ -21,7 +21,13 @@ from imln.report._adapter import (
     risk_estimate,
 )
 from imln.report._present import Presentation, format_percentage_points, format_probability, present
-from imln.report._html import render_html, render_pdf, report_css, template_environment
+from imln.report._html import (
+    render_html,
+    render_patient_summary,
+    render_pdf,
+    report_css,
+    template_environment,
+)
 from imln.report._render import (
     SECTION_RENDERERS,
     RenderContext,
@@ -48,6 +54,7 @@ __all__ = [
     "register_section",
     "render_assessment",
     "render_html",
+    "render_patient_summary",
     "render_pdf",
     "render_value",
     "report_css",
