@@ -241,15 +241,19 @@ def icon_array(denominator: int, groups: list[tuple[int, str, str]]) -> Markup:
             free = [i for i in range(denominator) if kinds[i] is None][:count]
         for i in free:
             kinds[i] = (shape, colour)
-    parts = []
+    # one path per kind of icon (not one element per icon): a PDF renderer lays out 3 shapes, not 1,000
+    paths: dict[tuple[str, str] | None, list[str]] = {}
     for i, kind in enumerate(kinds):
         cx, cy = (i % cols) * cell + cell / 2, (i // cols) * cell + cell / 2
         if kind is None:
-            parts.append(f'<circle cx="{cx:g}" cy="{cy:g}" r="2.2" fill="#aab2bd"/>')
+            r = 2.2
         elif kind[0] == "square":
-            parts.append(f'<rect x="{cx - 4:g}" y="{cy - 4:g}" width="8" height="8" fill="{kind[1]}"/>')
+            paths.setdefault(kind, []).append(f"M{cx - 4:g} {cy - 4:g}h8v8h-8z")
+            continue
         else:
-            parts.append(f'<circle cx="{cx:g}" cy="{cy:g}" r="4.3" fill="{kind[1]}"/>')
+            r = 4.3
+        paths.setdefault(kind, []).append(f"M{cx - r:g} {cy:g}a{r:g} {r:g} 0 1 0 {2 * r:g} 0a{r:g} {r:g} 0 1 0 {-2 * r:g} 0z")
+    parts = [f'<path fill="{"#aab2bd" if kind is None else kind[1]}" d="{"".join(d)}"/>' for kind, d in paths.items()]
     return Markup(
         f'<svg class="chart icon-array" viewBox="0 0 {w} {h}" width="{w}" height="{h}" aria-hidden="true" focusable="false">'
         f"{''.join(parts)}</svg>"
