@@ -24,7 +24,7 @@ NAMES = sorted(p.name for p in EXAMPLES.glob("*.yaml"))
 class RenderedPdf:
     doc: dict
     pdf: bytes
-    pages: list[str]  # pdftotext of each page
+    pages: list[str]  # pdftotext -raw of each page (in the order the content was laid out)
     bbox: str  # pdftotext -bbox output (word boxes in points)
 
     @property
@@ -52,7 +52,7 @@ def example_pdf(tmp_path_factory):
         if name not in cache:
             doc = imln.assess(imln.load_patient(EXAMPLES / name)).model_dump(mode="json")
             pdf = render_pdf(doc)
-            pages = pdftotext(pdf, tmp).split("\f")
+            pages = pdftotext(pdf, tmp, "-raw").split("\f")  # content order: the DOM's, column by column
             cache[name] = RenderedPdf(doc, pdf, [p for p in pages if p.strip() or p is not pages[-1]],
                                       pdftotext(pdf, tmp, "-bbox"))
         return cache[name]

@@ -26,6 +26,9 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 NAMES = sorted(p.name for p in EXAMPLES.glob("*.yaml"))
 #: Ids of the summary elements every output is compared on.
 IDS = ("headline-quantity", "headline-probability", "recommendation", "rt-benefit", "rt-harm", "rt-net")
+#: Ids of the page's panels whose figures the PDF must show the same, with the same units.
+PANEL_IDS = (*IDS, "headline-frequency", "reasons", "rt-icon-array", "next-test-best", "next-test-outcomes",
+             "chain-steps")
 
 
 class _Elements(HTMLParser):
@@ -71,8 +74,8 @@ class _Elements(HTMLParser):
             parts.append(data)
 
 
-def elements(html: str) -> tuple[dict[str, dict], str]:
-    parser = _Elements(IDS)
+def elements(html: str, ids: tuple[str, ...] = IDS) -> tuple[dict[str, dict], str]:
+    parser = _Elements(ids)
     parser.feed(html)
     return parser.found, re.sub(r"\s+", " ", " ".join(parser.text))
 
@@ -204,6 +207,34 @@ def test_page_report_and_fhir_show_the_same_headline(outputs):
         if 0 < q["point"] < 1:  # as a percentage it would read as a probability, 100× too large
             wrong = f"{q['point'] * 100:.1f}%"
             assert wrong not in page_text and wrong not in report_text, wrong
+
+
+def test_page_pdf_and_model_show_the_same_figures(outputs, example_pdf):
+    """Every figure of the page's panels is in the PDF's text as the page shows it (same numbers, same units).
+
+    Compared without whitespace: the PDF breaks lines anywhere (after an en dash, inside an interval).
+    """
+    doc, page, _, _ = outputs
+    names = {yaml.safe_load((EXAMPLES / n).read_text())["patient_id"]: n for n in NAMES}
+    pdf = example_pdf(names[doc["input"]["patient_id"]])
+    # list markers ("1.", "•") are the PDF's rendering of <ol>/<ul>, not text of the page
+    unmarked = re.sub(r"(?m)^\s*(?:\d+\.|•)\s", "", "\n".join(pdf.pages))
+    squashed_pdf = re.sub(r"\s+", "", unmarked)
+    on_page, _ = elements(page, PANEL_IDS)
+    view = present(doc)
+    assert {"headline-probability", "recommendation"} <= set(on_page)
+    for eid, element in on_page.items():
+        assert re.sub(r"\s+", "", element["text"]) in squashed_pdf, (eid, element["text"])
+    # the model's own wording of each figure is what both show
+    prob = view.headline.probability
+    figures = [view.recommendation.text] + ([prob.text, prob.frequency.text] if prob else [])
+    figures += [q.text for q in (view.rt.benefit, view.rt.harm, view.rt.net) if q] if view.rt else []
+    figures += [q.per_1000.text for q in (view.rt.benefit, view.rt.harm) if q and q.per_1000] if view.rt else []
+    figures += [s.text for s in view.imaging_chain.steps] if view.imaging_chain else []
+    page_text = re.sub(r"\s+", "", " ".join(e["text"] for e in on_page.values()))
+    for figure in figures:  # a sentence may start with it ("About 34 in 1,000 women"): case aside
+        assert re.sub(r"\s+", "", figure).lower() in page_text.lower(), figure
+        assert re.sub(r"\s+", "", figure).lower() in squashed_pdf.lower(), figure
 
 
 def test_no_placeholders_or_class_names(outputs):
