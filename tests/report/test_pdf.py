@@ -52,7 +52,7 @@ def test_no_blank_page(rendered):
 
 def test_nothing_clipped_at_the_margins(rendered):
     """Every word lies inside the page's 14 mm side margins (a table wider than the page would cross them)."""
-    pages = re.findall(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', rendered.bbox, re.S)
+    pages = re.findall(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', rendered.bbox, re.DOTALL)
     assert len(pages) == len(rendered.pages)
     for n, (width, _, body) in enumerate(pages, start=1):
         right = float(width) - 14 * MM + 1
