@@ -304,3 +304,33 @@ def test_formats():
     assert format_percentage_points(0.001) == "0.00 percentage points"
     assert format_probability(0.77, 0.45, 0.97) == "77.0% (95% interval 45.0–97.0%)"
     assert format_probability(0.05, 0.05, 0.05) == "5.0% (a point value, without interval)"
+
+
+def test_natural_frequency():
+    from imln.report import natural_frequency
+
+    f = natural_frequency(0.0224, 0.0093, 0.0423)
+    assert (f.text, f.interval_text) == ("about 2 in 100", "between 1 and 4 in 100")
+    assert natural_frequency(0.005, 0.0, 0.027).text == "about 5 in 1,000"  # 1 in 100 would round to 0
+    assert natural_frequency(0.0003).text == "fewer than 1 in 1,000"  # a small risk is never shown as none
+    assert natural_frequency(0.0343, denominator=1000).text == "about 34 in 1,000"
+
+
+def test_validation_notice_only_where_the_model_gave_the_figure(medial):
+    assert present(medial).unvalidated_model_used  # the pre-test probability is the risk model's
+    followup = imln.assess(imln.load_patient(EXAMPLES / "followup_implant_enlarged_imln.yaml")).model_dump(mode="json")
+    view = present(followup)
+    assert view.externally_validated is False and view.headline.source.startswith("positive predictive value")
+    assert not view.unvalidated_model_used  # a PPV, not the model, is the headline
+    assert 'id="validation-notice"' not in render_html(followup)
+    assert 'id="validation-notice"' in render_html(medial)
+
+
+def test_evidence_pool_link_when_the_finding_names_a_pool():
+    """The slot for imln.synthesis: a finding whose accuracy names a pool gets a link to it; others none."""
+    doc = imln.assess(imln.load_patient(EXAMPLES / "early_lateral_n0.yaml")).model_dump(mode="json")
+    assert 'class="evidence-pool"' not in render_html(doc)
+    doc["imaging"]["findings"][0]["accuracy"]["pool"] = {"id": "us-newly-diagnosed", "label": "Ultrasound, 3 studies"}
+    step = present(doc).imaging_chain.steps[1]
+    assert step.evidence_pool.href == "/evidence/pools/us-newly-diagnosed"
+    assert '<a class="evidence-pool" href="/evidence/pools/us-newly-diagnosed">' in render_html(doc)

@@ -20,7 +20,13 @@ from imln.report._adapter import (
     model_versions,
     risk_estimate,
 )
-from imln.report._present import Presentation, format_percentage_points, format_probability, present
+from imln.report._present import (
+    Presentation,
+    format_percentage_points,
+    format_probability,
+    natural_frequency,
+    present,
+)
 from imln.report._html import (
     render_html,
     render_patient_summary,
@@ -50,6 +56,7 @@ __all__ = [
     "headline_probability",
     "headline_recommendation",
     "model_versions",
+    "natural_frequency",
     "present",
     "register_section",
     "render_assessment",

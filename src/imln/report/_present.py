@@ -293,6 +293,18 @@ class Presentation(_Model):
     imaging_chain: ImagingChain | None = None
     details: DetailsView | None = None
 
+    @property
+    def unvalidated_model_used(self) -> bool:
+        """The risk model, not externally validated, gave the probability shown (or the range that stood in for it).
+
+        False when the decision's probability came from elsewhere (a positive predictive value at follow-up):
+        then the model's validation is no caveat on the headline.
+        """
+        if self.externally_validated is not False:
+            return False
+        chain = self.imaging_chain
+        return self.headline.probability is None or bool(chain and chain.steps) or self.headline.basis == "pretest"
+
 
 # --------------------------------------------------------------------------- formatting
 
