@@ -187,7 +187,6 @@ def imaging_chain_chart(steps: list[tuple[str, float, float | None, float | None
         y0 = top + row * i
         yb = y0 + 37
         value = _pct(point) + (f" ({_pct(lower)}–{_pct(upper)})" if lower is not None and upper is not None else "")
-        parts.append(f'<text x="{left - 10}" y="{y0 + 15}" font-size="14" font-weight="bold" fill="{_INK}">{escape(label)}</text>')
         right_end = x(upper) if upper is not None else x(point)
         left_end = x(lower) if lower is not None else x(point)
         width = 0.62 * 13 * len(value)  # DejaVu Sans: about 0.6 em a character
@@ -205,6 +204,10 @@ def imaging_chain_chart(steps: list[tuple[str, float, float | None, float | None
             parts.append(f'<line x1="{x(previous):.1f}" y1="{yb - row + 6}" x2="{x(point):.1f}" y2="{yb - 6}" '
                          f'stroke="{_ACCENT}" stroke-width="1.5"/>')
         parts.append(f'<circle cx="{x(point):.1f}" cy="{yb}" r="6" fill="{_ACCENT}" stroke="#ffffff" stroke-width="1.5"/>')
+        # the label last, on white: the line from the step before passes behind it, not through it
+        label_width = 0.66 * 14 * len(label)
+        parts.append(f'<rect x="{left - 12}" y="{y0 + 2}" width="{label_width + 4:.1f}" height="17" fill="#ffffff"/>')
+        parts.append(f'<text x="{left - 10}" y="{y0 + 15}" font-size="14" font-weight="bold" fill="{_INK}">{escape(label)}</text>')
         described.append(f"{label}: {value}")
         previous = point
     text = "Imaging chain, log-odds axis. " + "; ".join(described)
