@@ -216,6 +216,24 @@ OVERFLOW = "[document.documentElement.scrollWidth, document.documentElement.clie
 #: Heading levels in document order (visible headings only).
 HEADINGS = """[...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].filter(h => h.offsetParent !== null)
                .map(h => [Number(h.tagName[1]), h.textContent.trim()])"""
+#: Visible HTML text below the WCAG AA contrast ratio (4.5:1; 3:1 for large text) against its background.
+LOW_CONTRAST = """(() => {
+  const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+                                      .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor);
+                              if (c.length === 3 || c[3] > 0) return c.slice(0, 3); } return [255, 255, 255]; };
+  const out = [];
+  for (const e of document.body.querySelectorAll('*')) {
+    if (e.namespaceURI !== 'http://www.w3.org/1999/xhtml' || e.offsetParent === null) continue;
+    if (![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const st = getComputedStyle(e), size = parseFloat(st.fontSize), bold = Number(st.fontWeight) >= 700;
+    const [a, b] = [lum(rgb(st.color)), lum(background(e))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < (size >= 24 || (bold && size >= 18.66) ? 3 : 4.5)) out.push([e.tagName, e.className, ratio.toFixed(2), e.textContent.trim().slice(0, 40)]);
+  }
+  return out;
+})()"""
 #: Visible form controls without a label.
 UNLABELLED = """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
                  .filter(e => e.offsetParent !== null && !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
@@ -289,6 +307,7 @@ def test_result_page_design(server, browser, artifacts, path):
     levels = page.evaluate(HEADINGS)
     assert levels[0][0] == 1 and all(b[0] <= a[0] + 1 for a, b in zip(levels, levels[1:], strict=False)), levels
     assert page.evaluate(UNLABELLED) == []
+    assert page.evaluate(LOW_CONTRAST) == []
     body = page.locator("body").inner_text()
     assert not re.search(r"\{[a-z_]+\}", body) and "RecommendationClass" not in body
 
