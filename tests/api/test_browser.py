@@ -15,6 +15,7 @@ import shutil
 import socket
 import threading
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -305,7 +306,7 @@ def test_result_page_design(server, browser, artifacts, path):
 
     # headings never skip a level; every control has a label; no class name or raw placeholder
     levels = page.evaluate(HEADINGS)
-    assert levels[0][0] == 1 and all(b[0] <= a[0] + 1 for a, b in zip(levels, levels[1:], strict=False)), levels
+    assert levels[0][0] == 1 and all(b[0] <= a[0] + 1 for a, b in pairwise(levels)), levels
     assert page.evaluate(UNLABELLED) == []
     assert page.evaluate(LOW_CONTRAST) == []
     body = page.locator("body").inner_text()
