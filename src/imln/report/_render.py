@@ -209,6 +209,14 @@ def _is_probability_key(key: str) -> bool:
     return k.endswith(("probability", "_prob", "_risk")) or k in {"pretest", "posttest", "pre_test", "post_test"}
 
 
+@cache
+def _recommendation_labels() -> dict[str, str]:
+    """Recommendation class codes and their clinical labels (the details show labels, not codes)."""
+    from imln.decision._classes import LABELS
+
+    return {cls.value: label for cls, label in LABELS.items()}
+
+
 def render_scalar(key: str, value: Any, schema: dict[str, Any] | None, ctx: RenderContext) -> Markup:
     if value is None:
         return Markup('<span class="unknown">unknown</span>')
@@ -227,6 +235,8 @@ def render_scalar(key: str, value: Any, schema: dict[str, Any] | None, ctx: Rend
         return Markup('<span class="badge badge-{0}">{0}</span>').format(text)
     if key == "modality":
         return Markup("{}").format(modality_label(text))
+    if text in _recommendation_labels():  # 'imn_radiotherapy' -> 'IMN radiotherapy'
+        return Markup("{}").format(_recommendation_labels()[text])
     if _URL.match(text):
         return Markup('<a href="{0}">{0}</a>').format(text)
     return Markup("{}").format(text)
