@@ -323,8 +323,10 @@ def test_result_page_design(server, browser, artifacts, path):
     page.focus("#details-block > summary")
     page.keyboard.press("Enter")
     assert details.evaluate("d => d.open") is True and page.locator("#details-versions").is_visible()
+    assert page.locator("#full-record").evaluate("d => d.open") is False  # the field-by-field record: one more click
+    page.click("#full-record > summary")
     page.set_viewport_size({"width": 390, "height": 900})
-    _assert_no_overflow(page, f"{path.stem} at 390 px, details open")
+    _assert_no_overflow(page, f"{path.stem} at 390 px, details and the full record open")
     (artifacts / f"result-{path.stem}-sizes.json").write_text(json.dumps(
         {str(w): {"width": s[0], "height": s[1]} for w, s in sizes.items()}))
     page.close()
