@@ -10,7 +10,11 @@ section name with :func:`register_section`.
 
 The headline figures (the probability the decision used, the recommendation and its
 reasons, unused inputs, IMN radiotherapy's benefit and harm in percentage points) come
-from one presentation model, :func:`present`, which the FHIR export uses too.
+from one presentation model, :func:`present`, which the FHIR export uses too. The PDF
+(:func:`render_pdf`) prints those panels on one or two pages and the details as an
+appendix; :func:`render_patient_summary` (or ``render_pdf(..., patient=True)``) gives the
+one-page plain-language summary for the patient, with the same numbers as natural
+frequencies.
 """
 
 from imln.report._adapter import (

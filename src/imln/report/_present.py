@@ -19,7 +19,15 @@ them, and the renderers only format what it gives:
   the assessment gives one);
 * **radiotherapy options**: IMN radiotherapy against none, as absolute differences in
   **percentage points** (benefit, cardiac harm, net) with their intervals — never
-  as a probability.
+  as a probability — and the same as counts out of 1,000 women (the icon array);
+* **natural frequencies**: the headline as "about 2 in 100" (the patient summary's
+  numbers, which the clinician page shows too);
+* **next tests**: the further test most likely to change the recommendation, what each
+  result would do, and the others considered;
+* **imaging chain**: the pre-test probability and each applied finding with its
+  likelihood ratio and accuracy record, with room for a link to the finding's evidence
+  pool (``ChainStep.evidence_pool``, filled when the imaging section names one);
+* **details**: versions, digests, seeds and thresholds, which reproduce the assessment.
 
 Fields are read defensively (``.get``): sections may gain fields without changes here.
 """
