@@ -314,7 +314,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
     @app.get(f"{API}/assessments", tags=["assessments"], dependencies=[Token], summary="List stored assessments, newest first")
     async def list_assessments(
         limit: Annotated[int, Query(ge=1, le=settings.max_page_size, description="Items per page.")] = 20,
-        offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+        offset: Annotated[int, Query(ge=0, le=2**63 - 1, description="Items to skip (a 64-bit integer: the database takes no more).")] = 0,
     ) -> dict[str, Any]:
         page = await anyio.to_thread.run_sync(lambda: get_store().list(limit=limit, offset=offset))
         return {
