@@ -244,6 +244,13 @@ class TestExports:
         fhir = client.get(f"/api/v1/assessments/{aid}/fhir", headers=AUTH)
         assert fhir.status_code == 200 and fhir.headers["content-type"].startswith("application/fhir+json")
         assert fhir.json()["resourceType"] == "RiskAssessment" and fhir.json()["id"] == aid
+        summary = client.get(f"/api/v1/assessments/{aid}/patient-summary", headers=AUTH)
+        from imln.report import present
+
+        frequency = present(client.get(f"/api/v1/assessments/{aid}", headers=AUTH).json()["assessment"]).headline.probability.frequency
+        assert summary.status_code == 200 and f"women like you, {frequency.text} have" in summary.text
+        assert client.get(f"/api/v1/assessments/{aid}/patient-summary").status_code == 401
+        assert client.get("/api/v1/assessments/nope/patient-summary", headers=AUTH).status_code == 404
 
     def test_compute_report_pdf(self, open_client):
         r = open_client.post("/api/v1/compute/report?format=pdf", content=example("early_lateral_n0.yaml"), headers=YAML)

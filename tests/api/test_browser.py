@@ -8,11 +8,14 @@ developer machine without them; FAILS under CI. Screenshots go to
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import socket
 import threading
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -201,4 +204,149 @@ def test_api_docs_render_offline(server, browser, artifacts):
     assert "imln" in page.locator(".info .title").text_content()
     assert outside == []
     page.screenshot(path=str(artifacts / "api-docs.png"), full_page=False)
+    page.close()
+
+
+# --------------------------------------------------------------------------- the designed result page
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+WIDTHS = (390, 1280)
+#: The page's panels, in order: each must be there for every patient.
+PANELS = ("#summary", "#rt-options", "#next-tests", "#imaging-chain", "#details")
+OVERFLOW = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+#: Heading levels in document order (visible headings only).
+HEADINGS = """[...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].filter(h => h.offsetParent !== null)
+               .map(h => [Number(h.tagName[1]), h.textContent.trim()])"""
+#: Visible HTML text below the WCAG AA contrast ratio (4.5:1; 3:1 for large text) against its background.
+LOW_CONTRAST = """(() => {
+  const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+                                      .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor);
+                              if (c.length === 3 || c[3] > 0) return c.slice(0, 3); } return [255, 255, 255]; };
+  const out = [];
+  for (const e of document.body.querySelectorAll('*')) {
+    if (e.namespaceURI !== 'http://www.w3.org/1999/xhtml' || e.offsetParent === null) continue;
+    if (![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const st = getComputedStyle(e), size = parseFloat(st.fontSize), bold = Number(st.fontWeight) >= 700;
+    const [a, b] = [lum(rgb(st.color)), lum(background(e))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < (size >= 24 || (bold && size >= 18.66) ? 3 : 4.5)) out.push([e.tagName, e.className, ratio.toFixed(2), e.textContent.trim().slice(0, 40)]);
+  }
+  return out;
+})()"""
+#: Visible form controls without a label.
+UNLABELLED = """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                 .filter(e => e.offsetParent !== null && !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+                 .map(e => e.name || e.id)"""
+
+
+def _submit(page, url: str, path: Path) -> None:
+    """Post the example through the form's own route, with the form's CSRF token and cookie."""
+    page.goto(url + "/")
+    values = {"csrf": page.locator("input[name=csrf]").first.get_attribute("value"),
+              **_form_values(yaml.safe_load(path.read_text()))}
+    with page.expect_navigation():
+        page.evaluate("""values => {
+            const form = document.createElement('form');
+            form.method = 'post'; form.action = '/assess';
+            for (const [name, value] of Object.entries(values)) {
+                const input = document.createElement('input');
+                input.type = 'hidden'; input.name = name; input.value = value; form.appendChild(input);
+            }
+            document.body.appendChild(form); form.submit();
+        }""", values)
+    assert page.title().startswith("Assessment"), page.content()[:1000]
+
+
+def _assert_no_overflow(page, where: str) -> None:
+    scroll, client = page.evaluate(OVERFLOW)
+    assert scroll <= client, f"{where}: horizontal overflow, {scroll} px of content in {client} px"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_result_page_design(server, browser, artifacts, path):
+    from imln.report import format_probability, present
+
+    url, _ = server
+    view = present(imln.assess(imln.load_patient(path)))
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    _submit(page, url, path)
+
+    # the headline is the probability the decision used, labelled with which quantity it is
+    head = page.locator("#headline-probability")
+    assert page.locator("#headline-quantity").text_content().strip() == view.headline.quantity
+    if view.headline.probability is None:
+        assert head.text_content().strip().startswith("No probability")
+        assert head.get_attribute("data-basis") == "none"
+    else:
+        prob = view.headline.probability
+        assert float(head.get_attribute("data-point")) == prob.point
+        text = " ".join(head.text_content().split())
+        assert text.startswith(format_probability(prob.point, prob.lower, prob.upper, prob.level)), text
+        assert prob.frequency.text in page.locator("#headline-frequency").text_content()
+    assert page.locator("#recommendation").text_content().strip() == view.recommendation.text
+
+    # radiotherapy's harm (and benefit) in percentage points, never as a percentage
+    if view.rt is not None and view.rt.harm is not None:
+        harm = " ".join(page.locator("#rt-harm .pp").text_content().split())
+        assert harm == view.rt.harm.text and "percentage points" in harm
+        assert not re.search(r"\d\.\d+%", harm), harm
+        legend = page.locator("#rt-icon-array figcaption").text_content()
+        assert view.rt.harm.per_1000.text.capitalize() in legend
+    else:
+        assert page.locator("#rt-not-computed").is_visible()
+
+    # every panel, the details collapsed
+    for panel in PANELS:
+        assert page.locator(panel).is_visible(), panel
+    details = page.locator("#details-block")
+    assert details.evaluate("d => d.open") is False
+    assert page.locator("#details-versions").is_hidden()
+
+    # headings never skip a level; every control has a label; no class name or raw placeholder
+    levels = page.evaluate(HEADINGS)
+    assert levels[0][0] == 1 and all(b[0] <= a[0] + 1 for a, b in pairwise(levels)), levels
+    assert page.evaluate(UNLABELLED) == []
+    assert page.evaluate(LOW_CONTRAST) == []
+    body = page.locator("body").inner_text()
+    assert not re.search(r"\{[a-z_]+\}", body) and "RecommendationClass" not in body
+
+    sizes = {}
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        _assert_no_overflow(page, f"{path.stem} at {width} px")
+        sizes[width] = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+        page.screenshot(path=str(artifacts / f"result-{path.stem}-{width}.png"), full_page=True)
+
+    # the details open from the keyboard, and even the full record does not widen a phone's page
+    page.focus("#details-block > summary")
+    page.keyboard.press("Enter")
+    assert details.evaluate("d => d.open") is True and page.locator("#details-versions").is_visible()
+    assert page.locator("#full-record").evaluate("d => d.open") is False  # the field-by-field record: one more click
+    page.click("#full-record > summary")
+    page.set_viewport_size({"width": 390, "height": 900})
+    _assert_no_overflow(page, f"{path.stem} at 390 px, details and the full record open")
+    (artifacts / f"result-{path.stem}-sizes.json").write_text(json.dumps(
+        {str(w): {"width": s[0], "height": s[1]} for w, s in sizes.items()}))
+    page.close()
+
+
+def test_patient_summary_from_the_result_page(server, browser, artifacts):
+    """The export menu opens the plain-language page; it fits a phone and prints on one page."""
+    url, _ = server
+    path = ROOT / "examples" / "medial_4plus_nodes.yaml"
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    _submit(page, url, path)
+    page.select_option("#export-format", "patient")
+    with page.expect_navigation():
+        page.click("form.inline-form button[type=submit]")
+    assert page.title().startswith("Summary for you")
+    text = page.locator("body").inner_text()
+    assert "women like you" in text and "not a diagnosis" in text
+    _assert_no_overflow(page, "patient summary at 390 px")
+    page.screenshot(path=str(artifacts / "patient-summary-390.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _assert_no_overflow(page, "patient summary at 1280 px")
+    page.screenshot(path=str(artifacts / "patient-summary-1280.png"), full_page=True)
     page.close()

@@ -129,6 +129,8 @@ def test_export_from_result_page(open_client):
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     fhir = open_client.post("/export", data={"csrf": token, "patient": patient, "format": "fhir"})
     assert fhir.json()["resourceType"] == "RiskAssessment"
+    summary = open_client.post("/export", data={"csrf": token, "patient": patient, "format": "patient"})
+    assert summary.status_code == 200 and "a summary for you" in summary.text
 
 
 class TestCrossSiteRequests:

@@ -26,6 +26,9 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 NAMES = sorted(p.name for p in EXAMPLES.glob("*.yaml"))
 #: Ids of the summary elements every output is compared on.
 IDS = ("headline-quantity", "headline-probability", "recommendation", "rt-benefit", "rt-harm", "rt-net")
+#: Ids of the page's panels whose figures the PDF must show the same, with the same units.
+PANEL_IDS = (*IDS, "headline-frequency", "reasons", "rt-icon-array", "next-test-best", "next-test-outcomes",
+             "chain-steps")
 
 
 class _Elements(HTMLParser):
@@ -71,8 +74,8 @@ class _Elements(HTMLParser):
             parts.append(data)
 
 
-def elements(html: str) -> tuple[dict[str, dict], str]:
-    parser = _Elements(IDS)
+def elements(html: str, ids: tuple[str, ...] = IDS) -> tuple[dict[str, dict], str]:
+    parser = _Elements(ids)
     parser.feed(html)
     return parser.found, re.sub(r"\s+", " ", " ".join(parser.text))
 
@@ -204,6 +207,34 @@ def test_page_report_and_fhir_show_the_same_headline(outputs):
         if 0 < q["point"] < 1:  # as a percentage it would read as a probability, 100× too large
             wrong = f"{q['point'] * 100:.1f}%"
             assert wrong not in page_text and wrong not in report_text, wrong
+
+
+def test_page_pdf_and_model_show_the_same_figures(outputs, example_pdf):
+    """Every figure of the page's panels is in the PDF's text as the page shows it (same numbers, same units).
+
+    Compared without whitespace: the PDF breaks lines anywhere (after an en dash, inside an interval).
+    """
+    doc, page, _, _ = outputs
+    names = {yaml.safe_load((EXAMPLES / n).read_text())["patient_id"]: n for n in NAMES}
+    pdf = example_pdf(names[doc["input"]["patient_id"]])
+    # list markers ("1.", "•") are the PDF's rendering of <ol>/<ul>, not text of the page
+    unmarked = re.sub(r"(?m)^\s*(?:\d+\.|•)\s", "", "\n".join(pdf.pages))
+    squashed_pdf = re.sub(r"\s+", "", unmarked)
+    on_page, _ = elements(page, PANEL_IDS)
+    view = present(doc)
+    assert {"headline-probability", "recommendation"} <= set(on_page)
+    for eid, element in on_page.items():
+        assert re.sub(r"\s+", "", element["text"]) in squashed_pdf, (eid, element["text"])
+    # the model's own wording of each figure is what both show
+    prob = view.headline.probability
+    figures = [view.recommendation.text] + ([prob.text, prob.frequency.text] if prob else [])
+    figures += [q.text for q in (view.rt.benefit, view.rt.harm, view.rt.net) if q] if view.rt else []
+    figures += [q.per_1000.text for q in (view.rt.benefit, view.rt.harm) if q and q.per_1000] if view.rt else []
+    figures += [s.text for s in view.imaging_chain.steps] if view.imaging_chain else []
+    page_text = re.sub(r"\s+", "", " ".join(e["text"] for e in on_page.values()))
+    for figure in figures:  # a sentence may start with it ("About 34 in 1,000 women"): case aside
+        assert re.sub(r"\s+", "", figure).lower() in page_text.lower(), figure
+        assert re.sub(r"\s+", "", figure).lower() in squashed_pdf.lower(), figure
 
 
 def test_no_placeholders_or_class_names(outputs):
@@ -362,3 +393,33 @@ def test_cli_presentation_model_and_fhir_show_the_same_headline(cli_outputs):
     if view.unused_inputs:
         (line,) = [line for line in summary if line.startswith("Entered but not used")]
         assert all(u.label in line for u in view.unused_inputs)
+
+
+def test_natural_frequency():
+    from imln.report import natural_frequency
+
+    f = natural_frequency(0.0224, 0.0093, 0.0423)
+    assert (f.text, f.interval_text) == ("about 2 in 100", "between 1 and 4 in 100")
+    assert natural_frequency(0.005, 0.0, 0.027).text == "about 5 in 1,000"  # 1 in 100 would round to 0
+    assert natural_frequency(0.0003).text == "fewer than 1 in 1,000"  # a small risk is never shown as none
+    assert natural_frequency(0.0343, denominator=1000).text == "about 34 in 1,000"
+
+
+def test_validation_notice_only_where_the_model_gave_the_figure(medial):
+    assert present(medial).unvalidated_model_used  # the pre-test probability is the risk model's
+    followup = imln.assess(imln.load_patient(EXAMPLES / "followup_implant_enlarged_imln.yaml")).model_dump(mode="json")
+    view = present(followup)
+    assert view.externally_validated is False and view.headline.source.startswith("positive predictive value")
+    assert not view.unvalidated_model_used  # a PPV, not the model, is the headline
+    assert 'id="validation-notice"' not in render_html(followup)
+    assert 'id="validation-notice"' in render_html(medial)
+
+
+def test_evidence_pool_link_when_the_finding_names_a_pool():
+    """The slot for imln.synthesis: a finding whose accuracy names a pool gets a link to it; others none."""
+    doc = imln.assess(imln.load_patient(EXAMPLES / "early_lateral_n0.yaml")).model_dump(mode="json")
+    assert 'class="evidence-pool"' not in render_html(doc)
+    doc["imaging"]["findings"][0]["accuracy"]["pool"] = {"id": "us-newly-diagnosed", "label": "Ultrasound, 3 studies"}
+    step = present(doc).imaging_chain.steps[1]
+    assert step.evidence_pool.href == "/evidence/pools/us-newly-diagnosed"
+    assert '<a class="evidence-pool" href="/evidence/pools/us-newly-diagnosed">' in render_html(doc)

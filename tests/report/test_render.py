@@ -14,7 +14,6 @@ from imln.report import (
     register_section,
     render_assessment,
     render_html,
-    render_pdf,
     risk_estimate,
 )
 from imln.report._adapter import as_probability
@@ -134,17 +133,10 @@ class TestReports:
         if est is not None:
             assert est.percent_text() in html
 
-    def test_pdf_renders_and_contains_the_numbers(self, doc, tmp_path):
-        pdf = render_pdf(doc)
-        assert pdf.startswith(b"%PDF-") and len(pdf) > 5_000
-        path = tmp_path / "r.pdf"
-        path.write_bytes(pdf)
-        import shutil
-        import subprocess
-
-        if shutil.which("pdftotext"):
-            text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
-            assert doc["evidence_version"] in text
-            est = headline_probability(doc)
-            if est is not None:
-                assert est.percent_text().split(" ")[0] in text
+    def test_pdf_renders_and_contains_the_numbers(self, example_pdf):
+        rendered = example_pdf("medial_4plus_nodes.yaml")  # rendered once per session (conftest)
+        assert rendered.pdf.startswith(b"%PDF-") and len(rendered.pdf) > 5_000
+        assert rendered.doc["evidence_version"] in rendered.text
+        est = headline_probability(rendered.doc)
+        if est is not None:
+            assert est.percent_text().split(" ")[0] in rendered.text

@@ -314,7 +314,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
     @app.get(f"{API}/assessments", tags=["assessments"], dependencies=[Token], summary="List stored assessments, newest first")
     async def list_assessments(
         limit: Annotated[int, Query(ge=1, le=settings.max_page_size, description="Items per page.")] = 20,
-        offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+        offset: Annotated[int, Query(ge=0, le=2**63 - 1, description="Items to skip (a 64-bit integer: the database takes no more).")] = 0,
     ) -> dict[str, Any]:
         page = await anyio.to_thread.run_sync(lambda: get_store().list(limit=limit, offset=offset))
         return {
@@ -343,6 +343,14 @@ def create_app(settings: Settings | None = None, *, store: Any = None) -> FastAP
     async def stored_report(request: Request, assessment_id: str, format: Annotated[str, Query(pattern="^(html|pdf)$")] = "html") -> Response:
         row = stored_or_404(assessment_id)
         return await _report(row.output, format, stored_id=row.id, request=request)
+
+    @app.get(f"{API}/assessments/{{assessment_id}}/patient-summary", tags=["reports"], dependencies=[Token],
+             response_class=HTMLResponse, summary="A stored assessment as a one-page plain-language summary for the patient")
+    async def stored_patient_summary(assessment_id: str) -> Response:
+        from imln.report import render_patient_summary
+
+        row = await anyio.to_thread.run_sync(stored_or_404, assessment_id)
+        return HTMLResponse(render_patient_summary(row.output))
 
     @app.get(f"{API}/assessments/{{assessment_id}}/fhir", tags=["fhir"], dependencies=[Token],
              summary="A stored assessment as a FHIR R4B RiskAssessment")

@@ -116,10 +116,12 @@ def report_command(
     patient_file: Annotated[Path, typer.Argument(help="Patient file (YAML or JSON).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file: .pdf or .html.")],
     format: Annotated[ReportFormat | None, typer.Option(help="Force the format (default: from the suffix).")] = None,
+    patient_summary: Annotated[bool, typer.Option(
+        "--patient-summary", help="Write the one-page plain-language summary for the patient instead.")] = False,
 ) -> None:
-    """Assess a patient file and write the report as PDF or HTML."""
+    """Assess a patient file and write the report (or the patient summary) as PDF or HTML."""
     from imln import assess
-    from imln.report import render_html, render_pdf
+    from imln.report import render_html, render_patient_summary, render_pdf
     from imln.schema import PatientInputError, load_patient
 
     fmt = format.value if format else output.suffix.lower().lstrip(".")
@@ -133,7 +135,10 @@ def report_command(
         raise typer.Exit(2) from None
     assessment = assess(patient)
     try:
-        data = render_pdf(assessment) if fmt == "pdf" else render_html(assessment).encode("utf-8")
+        if fmt == "pdf":
+            data = render_pdf(assessment, patient=patient_summary)
+        else:
+            data = (render_patient_summary(assessment) if patient_summary else render_html(assessment)).encode("utf-8")
     except RuntimeError as exc:
         _err(f"error: {exc}")
         raise typer.Exit(1) from None

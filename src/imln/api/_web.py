@@ -309,6 +309,10 @@ def add_web_routes(app: FastAPI, settings: Settings, state: dict[str, Any], chec
             return JSONResponse(exc.to_dict(), status_code=422)
         doc = assess(patient).model_dump(mode="json")
         fmt = values.get("format", "pdf")
+        if fmt == "patient":  # the plain-language page for the patient, printed from the browser
+            from imln.report import render_patient_summary
+
+            return HTMLResponse(render_patient_summary(doc))
         if fmt == "fhir":
             response = _fhir(doc, identifier_system=settings.fhir_identifier_system)
             response.headers["Content-Disposition"] = 'attachment; filename="imln-risk-assessment.json"'

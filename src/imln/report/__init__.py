@@ -10,7 +10,11 @@ section name with :func:`register_section`.
 
 The headline figures (the probability the decision used, the recommendation and its
 reasons, unused inputs, IMN radiotherapy's benefit and harm in percentage points) come
-from one presentation model, :func:`present`, which the FHIR export uses too.
+from one presentation model, :func:`present`, which the FHIR export uses too. The PDF
+(:func:`render_pdf`) prints those panels on one or two pages and the details as an
+appendix; :func:`render_patient_summary` (or ``render_pdf(..., patient=True)``) gives the
+one-page plain-language summary for the patient, with the same numbers as natural
+frequencies.
 """
 
 from imln.report._adapter import (
@@ -24,6 +28,7 @@ from imln.report._present import (
     Presentation,
     format_percentage_points,
     format_probability,
+    natural_frequency,
     present,
 )
 
@@ -39,10 +44,12 @@ __all__ = [
     "headline_probability",
     "headline_recommendation",
     "model_versions",
+    "natural_frequency",
     "present",
     "register_section",
     "render_assessment",
     "render_html",
+    "render_patient_summary",
     "render_pdf",
     "render_value",
     "report_css",
@@ -52,7 +59,7 @@ __all__ = [
 
 #: Names imported on first use: their modules need the ``report`` extra (Jinja2, MarkupSafe).
 _LAZY = {
-    **dict.fromkeys(("render_html", "render_pdf", "report_css", "template_environment"), "imln.report._html"),
+    **dict.fromkeys(("render_html", "render_patient_summary", "render_pdf", "report_css", "template_environment"), "imln.report._html"),
     **dict.fromkeys(("SECTION_RENDERERS", "RenderContext", "RenderedAssessment", "Section", "register_section",
                      "render_assessment", "render_value"), "imln.report._render"),
 }

@@ -19,7 +19,15 @@ them, and the renderers only format what it gives:
   the assessment gives one);
 * **radiotherapy options**: IMN radiotherapy against none, as absolute differences in
   **percentage points** (benefit, cardiac harm, net) with their intervals — never
-  as a probability.
+  as a probability — and the same as counts out of 1,000 women (the icon array);
+* **natural frequencies**: the headline as "about 2 in 100" (the patient summary's
+  numbers, which the clinician page shows too);
+* **next tests**: the further test most likely to change the recommendation, what each
+  result would do, and the others considered;
+* **imaging chain**: the pre-test probability and each applied finding with its
+  likelihood ratio and accuracy record, with room for a link to the finding's evidence
+  pool (``ChainStep.evidence_pool``, filled when the imaging section names one);
+* **details**: versions, digests, seeds and thresholds, which reproduce the assessment.
 
 Fields are read defensively (``.get``): sections may gain fields without changes here.
 """
@@ -36,16 +44,26 @@ from imln.report._adapter import ProbabilityEstimate as _Estimate
 from imln.report._labels import LABELS, modality_label
 
 __all__ = [
+    "ChainStep",
+    "DetailsView",
+    "EvidencePool",
+    "Frequency",
     "Headline",
     "HeadlineProbability",
+    "ImagingChain",
+    "NextTestView",
+    "NextTests",
     "PercentagePoints",
     "Presentation",
+    "RTOptions",
     "Reason",
     "RecommendationView",
-    "RTOptions",
+    "TestOutcomeView",
+    "ThresholdView",
     "UnusedInput",
     "format_percentage_points",
     "format_probability",
+    "natural_frequency",
     "present",
 ]
 
@@ -66,6 +84,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class Frequency(_Model):
+    """A proportion as a natural frequency, ``'about 2 in 100'``, for readers who are not statisticians.
+
+    The same figure as the percentage it comes from, rounded to a whole count out of 100 (or out
+    of 1,000 when that count would be 0), so that a small risk is not shown as none.
+    """
+
+    count: int = Field(ge=0)
+    denominator: int = Field(description="100 or 1000.")
+    text: str = Field(description="'about 2 in 100', 'about 5 in 1,000', 'fewer than 1 in 1,000'.")
+    interval_text: str | None = Field(None, description="'between 1 and 4 in 100', on the same denominator.")
+
+
 class HeadlineProbability(_Model):
     """A probability of IMLN metastasis as a proportion in [0, 1], with its interval."""
 
@@ -76,6 +107,7 @@ class HeadlineProbability(_Model):
     text: str = Field(description="As shown everywhere: '77.0% (95% interval 45.0–97.0%)'.")
     point_text: str = Field(description="'77.0%'.")
     interval_text: str | None = Field(description="'45.0–97.0%', or None for a point value without interval.")
+    frequency: Frequency | None = Field(None, description="The same probability as 'about N in 100'.")
 
     @property
     def has_interval(self) -> bool:
@@ -140,6 +172,8 @@ class PercentagePoints(_Model):
     horizon_years: float | None = None
     description: str
     text: str = Field(description="'+0.39 percentage points (95% interval 0.17 to 0.77)'.")
+    per_1000: Frequency | None = Field(
+        None, description="The same difference as a count out of 1,000 women (the icon array); None if negative.")
 
 
 class RTOptions(_Model):
@@ -155,6 +189,101 @@ class RTOptions(_Model):
     label: str | None = Field(None, description="What kind of estimate this is (model-based, not a trial result).")
 
 
+class TestOutcomeView(_Model):
+    """One possible result of a further test and what it would do to the probability and recommendation."""
+
+    result: str = Field(description="'positive' or 'negative'.")
+    probability_of_result: float | None = Field(None, description="Proportion in [0, 1].")
+    probability_of_result_text: str | None = None
+    posttest_point: float | None = Field(None, description="Probability of IMLN metastasis after that result.")
+    posttest_text: str | None = None
+    recommendation: str | None = Field(None, description="Label of the recommendation at that probability.")
+    changes_recommendation: bool | None = None
+
+
+class NextTestView(_Model):
+    """A further imaging test ranked by how likely its result is to change the recommendation."""
+
+    modality: str
+    label: str = Field(description="Human label of the modality ('MRI').")
+    status: str
+    rank: int | None = None
+    probability_of_change: float | None = Field(None, description="Proportion in [0, 1].")
+    probability_of_change_text: str | None = None
+    outcomes: list[TestOutcomeView] = Field(default_factory=list)
+    accuracy_source: str | None = Field(None, description="Evidence record id of the accuracy used.")
+    message: str | None = None
+
+
+class NextTests(_Model):
+    """The next most informative test (first) and the others considered."""
+
+    current: str | None = Field(None, description="Label of the current recommendation.")
+    tests: list[NextTestView] = Field(default_factory=list, description="Ranked tests first, best first.")
+    method: str | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def best(self) -> NextTestView | None:
+        ranked = [t for t in self.tests if t.rank is not None]
+        return ranked[0] if ranked else None
+
+
+class EvidencePool(_Model):
+    """Where a finding's accuracy was pooled (imln.synthesis): shown as a link to the pool's evidence page.
+
+    Filled only when the assessment's imaging finding carries a pool (``accuracy.pool`` with an ``id``,
+    or ``accuracy.pool_id``); until then no link is shown.
+    """
+
+    id: str
+    label: str
+    href: str
+
+
+class ChainStep(_Model):
+    """One step of the imaging chain: the pre-test probability, then each applied finding."""
+
+    label: str
+    finding_index: int | None = None
+    likelihood_ratio: float | None = None
+    point: float = Field(ge=0, le=1)
+    lower: float | None = Field(None, ge=0, le=1)
+    upper: float | None = Field(None, ge=0, le=1)
+    text: str = Field(description="'2.2% (95% interval 0.9–4.2%)'.")
+    accuracy_record: str | None = Field(None, description="Evidence record id of the test's accuracy.")
+    # ---- link to the evidence pool of this finding's accuracy (imln.synthesis, added in parallel):
+    # the page renders it as a link when present, and nothing otherwise.
+    evidence_pool: EvidencePool | None = None
+
+
+class ImagingChain(_Model):
+    """From the pre-test probability through each applied imaging finding (likelihood ratios)."""
+
+    steps: list[ChainStep] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    thresholds: list[tuple[str, float]] = Field(
+        default_factory=list, description="(label, probability) of the decision thresholds in this setting.")
+
+
+class ThresholdView(_Model):
+    name: str
+    label: str
+    value_text: str
+    basis: str | None = None
+    meaning: str | None = None
+
+
+class DetailsView(_Model):
+    """What reproduces the assessment: versions, digests, seeds, thresholds."""
+
+    versions: list[tuple[str, str]] = Field(default_factory=list)
+    digests: list[tuple[str, str]] = Field(default_factory=list)
+    seeds: list[tuple[str, str]] = Field(default_factory=list)
+    thresholds: list[ThresholdView] = Field(default_factory=list)
+    thresholds_source: str | None = None
+
+
 class Presentation(_Model):
     """What every output of one assessment shows at the top, computed once."""
 
@@ -166,6 +295,23 @@ class Presentation(_Model):
     rt: RTOptions | None = None
     validation: str | None = Field(None, description="The risk model's validation status, verbatim.")
     disclaimer: str | None = None
+    externally_validated: bool | None = Field(
+        None, description="False: the risk model has no external validation (a notice is shown); None: no model.")
+    next_tests: NextTests | None = None
+    imaging_chain: ImagingChain | None = None
+    details: DetailsView | None = None
+
+    @property
+    def unvalidated_model_used(self) -> bool:
+        """The risk model, not externally validated, gave the probability shown (or the range that stood in for it).
+
+        False when the decision's probability came from elsewhere (a positive predictive value at follow-up):
+        then the model's validation is no caveat on the headline.
+        """
+        if self.externally_validated is not False:
+            return False
+        chain = self.imaging_chain
+        return self.headline.probability is None or bool(chain and chain.steps) or self.headline.basis == "pretest"
 
 
 # --------------------------------------------------------------------------- formatting
@@ -197,6 +343,33 @@ def format_percentage_points(point: float, lower: float | None = None, upper: fl
         lev = f"{level * 100:g}% " if level else ""
         text += f" ({lev}interval {_plain(lower)} to {_plain(upper)})"
     return text
+
+
+def _count_text(count: int, denominator: int) -> str:
+    return f"{count:,} in {denominator:,}"
+
+
+def natural_frequency(point: float, lower: float | None = None, upper: float | None = None,
+                      denominator: int | None = None) -> Frequency:
+    """A proportion as ``'about 2 in 100'`` (out of 1,000 when the count out of 100 rounds to 0).
+
+    ``denominator`` forces 100 or 1,000 (the icon array of radiotherapy's effects uses 1,000).
+    The interval, if given, is on the same denominator: ``'between 1 and 4 in 100'``.
+    """
+    point = min(max(point, 0.0), 1.0)
+    if denominator is None:
+        denominator = 100 if round(point * 100) >= 1 or point == 0 else 1000
+    count = round(point * denominator)
+    if count == 0 and point > 0:
+        text = f"fewer than {_count_text(1, denominator)}"
+    else:
+        text = f"about {_count_text(count, denominator)}"
+    interval = None
+    if lower is not None and upper is not None and lower < upper:
+        lo = round(min(max(lower, 0.0), 1.0) * denominator)
+        hi = round(min(max(upper, 0.0), 1.0) * denominator)
+        interval = f"between {lo:,} and {_count_text(hi, denominator)}"
+    return Frequency(count=count, denominator=denominator, text=text, interval_text=interval)
 
 
 # --------------------------------------------------------------------------- reading
@@ -237,7 +410,8 @@ def _headline_probability(value: Any) -> HeadlineProbability | None:
     est = _Estimate(point, lower, upper, level)
     interval = None if lower == upper else f"{lower * 100:.1f}–{upper * 100:.1f}%"
     return HeadlineProbability(point=point, lower=lower, upper=upper, level=level, text=est.percent_text(),
-                               point_text=f"{point * 100:.1f}%", interval_text=interval)
+                               point_text=f"{point * 100:.1f}%", interval_text=interval,
+                               frequency=natural_frequency(point, lower, upper))
 
 
 def _absent_reason(doc: Mapping[str, Any]) -> str:
@@ -390,10 +564,14 @@ def _quantity(value: Any) -> PercentagePoints | None:
         return None  # not a difference in percentage points: not shown as one
     lower, upper = _num(m.get("lower")), _num(m.get("upper"))
     level = _num(m.get("level")) or 0.95
+    per_1000 = None
+    if point >= 0:
+        per_1000 = natural_frequency(point / 100, None if lower is None else max(lower, 0) / 100,
+                                     None if upper is None else max(upper, 0) / 100, denominator=1000)
     return PercentagePoints(point=point, lower=lower, upper=upper, level=level,
                             horizon_years=_num(m.get("horizon_years")),
                             description=str(m.get("description") or ""),
-                            text=format_percentage_points(point, lower, upper, level))
+                            text=format_percentage_points(point, lower, upper, level), per_1000=per_1000)
 
 
 def _rt(doc: Mapping[str, Any]) -> RTOptions | None:
@@ -422,6 +600,169 @@ def _indication(doc: Mapping[str, Any]) -> IndicationView | None:
     return IndicationView(group=ind["group"], summary=ind["summary"], applies=applies, missing_fields=missing)
 
 
+def _pct(p: float) -> str:
+    """A probability as a percentage; below 1% with two decimals, so that a small one is not read as 0."""
+    return f"{p * 100:.1f}%" if p >= 0.01 or p == 0 else f"{p * 100:.2f}%"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _class_label(code: Any) -> str | None:
+    from imln.decision._classes import LABELS as CLASS_LABELS
+
+    if not isinstance(code, str):
+        return None
+    for cls, label in CLASS_LABELS.items():
+        if cls.value == code:
+            return label
+    return code.replace("_", " ")
+
+
+def _next_tests(doc: Mapping[str, Any]) -> NextTests | None:
+    nt = _map(_map(doc.get("decision")).get("next_tests"))
+    if not nt:
+        return None
+    tests: list[NextTestView] = []
+    for t in (_map(x) for x in nt.get("tests") or []):
+        modality = str(t.get("modality") or "")
+        outcomes = []
+        for o in (_map(x) for x in t.get("outcomes") or []):
+            por, post = _num(o.get("probability_of_result")), _num(o.get("posttest_point"))
+            changes = o.get("changes_recommendation")
+            outcomes.append(TestOutcomeView(
+                result=str(o.get("result") or ""),
+                probability_of_result=por, probability_of_result_text=None if por is None else _pct(por),
+                posttest_point=post, posttest_text=None if post is None else _pct(post),
+                recommendation=_class_label(o.get("class_at_point")),
+                changes_recommendation=changes if isinstance(changes, bool) else None))
+        change = _num(t.get("probability_of_change"))
+        rank = t.get("rank")
+        tests.append(NextTestView(
+            modality=modality, label=modality_label(modality), status=str(t.get("status") or ""),
+            rank=rank if isinstance(rank, int) and not isinstance(rank, bool) else None,
+            probability_of_change=change, probability_of_change_text=None if change is None else _pct(change),
+            outcomes=outcomes,
+            accuracy_source=t.get("accuracy_source") if isinstance(t.get("accuracy_source"), str) else None,
+            message=t.get("message") if isinstance(t.get("message"), str) else None))
+    tests.sort(key=lambda t: (t.rank is None, t.rank or 0))
+    return NextTests(current=_class_label(nt.get("current_class")), tests=tests,
+                     method=nt.get("method") if isinstance(nt.get("method"), str) else None,
+                     notes=[n for n in nt.get("notes") or [] if isinstance(n, str)])
+
+
+_THRESHOLD_LABELS = {
+    "omit_below": "no IMN-directed treatment below",
+    "radiotherapy_at": "IMN radiotherapy from",
+    "follow_up_work_up_at": "full work-up from",
+}
+
+
+def _evidence_pool(accuracy: Mapping[str, Any]) -> EvidencePool | None:
+    """The evidence pool of a finding's accuracy, when the imaging section names one (see :class:`EvidencePool`)."""
+    pool = accuracy.get("pool")
+    pool_id = _map(pool).get("id") if isinstance(pool, Mapping) else accuracy.get("pool_id")
+    if not isinstance(pool_id, str) or not pool_id:
+        return None
+    label = _map(pool).get("label") or _map(pool).get("name") or accuracy.get("pool_label") or pool_id
+    return EvidencePool(id=pool_id, label=str(label), href=f"/evidence/pools/{pool_id}")
+
+
+def _imaging_chain(doc: Mapping[str, Any], headline: Headline) -> ImagingChain | None:
+    imaging = _map(doc.get("imaging"))
+    if not imaging:
+        return None
+    findings = {f.get("index"): f for f in (_map(x) for x in imaging.get("findings") or [])}
+    steps: list[ChainStep] = []
+    for st in (_map(x) for x in imaging.get("steps") or []):
+        point = _num(st.get("point"))
+        if point is None or not 0 <= point <= 1:
+            continue
+        lower, upper = _num(st.get("lower")), _num(st.get("upper"))
+        if lower is None or upper is None or not 0 <= lower <= point <= upper <= 1:
+            lower = upper = None
+        index = st.get("finding_index")
+        finding = _map(findings.get(index)) if isinstance(index, int) else {}
+        accuracy = _map(finding.get("accuracy"))
+        lr = _num(st.get("likelihood_ratio"))
+        if finding:
+            label = f"{modality_label(str(finding.get('modality', '')))} {finding.get('result', '')}".strip()
+        else:
+            label = "Before imaging (pre-test)" if index is None else str(st.get("label") or "")
+        steps.append(ChainStep(
+            label=label, finding_index=index if isinstance(index, int) else None, likelihood_ratio=lr,
+            point=point, lower=lower, upper=upper, text=format_probability(point, lower, upper),
+            accuracy_record=accuracy.get("record_id") if isinstance(accuracy.get("record_id"), str) else None,
+            evidence_pool=_evidence_pool(accuracy)))
+    notes = [_sentence(n) for n in _map(imaging.get("posttest")).get("notes") or [] if isinstance(n, str)]
+    if not steps and headline.probability is not None:
+        notes.append("The decision's probability does not come from a chain of likelihood ratios: "
+                     f"it is the {headline.source or 'probability given to the decision'}.")
+    elif not steps:
+        applied = [f for f in findings.values() if f.get("applied") is True and _map(f.get("lr_applied"))]
+        lrs = ", ".join(f"{modality_label(str(f.get('modality', '')))} {f.get('result', '')} "
+                        f"(likelihood ratio {_num(_map(f.get('lr_applied')).get('point')) or 0:.3g})" for f in applied)
+        notes.append("No pre-test probability to start from, so no chain is drawn"
+                     + (f"; the likelihood ratios found were {lrs}." if lrs else "."))
+    setting = _map(_map(doc.get("decision")).get("context")).get("setting")
+    thresholds = []
+    table = _map(_map(_map(doc.get("decision")).get("thresholds")).get("thresholds"))
+    for name, th in table.items():
+        th = _map(th)
+        value = _num(th.get("value"))
+        if value is not None and 0 < value < 1 and setting in (th.get("applies_to") or []):
+            thresholds.append((_THRESHOLD_LABELS.get(name, name.replace("_", " ")), value))
+    return ImagingChain(steps=steps, notes=notes, thresholds=thresholds)
+
+
+def _validated(doc: Mapping[str, Any]) -> bool | None:
+    """Whether the risk model says it was externally validated (its text starts with 'none' when it was not)."""
+    text = _map(doc.get("risk")).get("validation")
+    if not isinstance(text, str):
+        return None
+    low = text.strip().lower()
+    return "external" in low and not low.startswith("none")
+
+
+def _details(doc: Mapping[str, Any]) -> DetailsView:
+    risk, imaging, decision = _map(doc.get("risk")), _map(doc.get("imaging")), _map(doc.get("decision"))
+    versions = [(label, str(v)) for label, v in (
+        ("imln", doc.get("imln_version")),
+        ("Evidence base", doc.get("evidence_version")),
+        ("Assessment schema", doc.get("schema_version")),
+        ("Risk model", f"{risk.get('model_id')} {risk.get('model_version')}" if risk.get("model_id") else None),
+        ("Imaging criteria", imaging.get("criteria_version")),
+        ("Decision thresholds", _map(decision.get("thresholds")).get("version")),
+        ("Computed at", doc.get("created_at")),
+    ) if v is not None]
+    digests = [(label, str(v)) for label, v in (
+        ("Evidence base (SHA-256)", doc.get("evidence_digest")),
+        ("Imaging criteria (SHA-256)", imaging.get("criteria_digest")),
+        ("Decision thresholds (SHA-256)", decision.get("thresholds_digest")),
+    ) if v is not None]
+    seeds = []
+    for label, section in (("Imaging (post-test probability)", imaging),
+                           ("Decision (recommendation under uncertainty)", decision),
+                           ("Next tests", _map(decision.get("next_tests"))),
+                           ("Radiotherapy benefit and harm", _map(decision.get("rt_balance")))):
+        seed, draws = section.get("seed"), section.get("n_draws")
+        if seed is not None:
+            seeds.append((label, f"seed {seed}" + (f", {draws:,} draws" if isinstance(draws, int) else "")))
+    th = _map(decision.get("thresholds"))
+    thresholds = []
+    for name, t in _map(th.get("thresholds")).items():
+        t = _map(t)
+        value = _num(t.get("value"))
+        thresholds.append(ThresholdView(
+            name=name, label=_sentence(_THRESHOLD_LABELS.get(name, name.replace("_", " "))),
+            value_text=_pct(value) if value is not None and 0 <= value <= 1 else str(t.get("value")),
+            basis=t.get("basis") if isinstance(t.get("basis"), str) else None,
+            meaning=t.get("meaning") if isinstance(t.get("meaning"), str) else None))
+    return DetailsView(versions=versions, digests=digests, seeds=seeds, thresholds=thresholds,
+                       thresholds_source=th.get("source") if isinstance(th.get("source"), str) else None)
+
+
 def present(assessment: Any) -> Presentation:
     """The presentation model of an assessment (an ``Assessment`` or its ``model_dump(mode="json")``)."""
     doc = assessment.model_dump(mode="json") if hasattr(assessment, "model_dump") else assessment
@@ -440,4 +781,8 @@ def present(assessment: Any) -> Presentation:
         rt=_rt(doc),
         validation=validation if isinstance(validation, str) else None,
         disclaimer=disclaimer if isinstance(disclaimer, str) else None,
+        externally_validated=_validated(doc),
+        next_tests=_next_tests(doc),
+        imaging_chain=_imaging_chain(doc, headline),
+        details=_details(doc),
     )

@@ -33,7 +33,13 @@ from imln.report._adapter import (
     as_probability,
     shape_keys,
 )
-from imln.report._charts import fagan_nomogram, pre_post_chart, probability_bar
+from imln.report._charts import (
+    fagan_nomogram,
+    icon_array,
+    imaging_chain_chart,
+    pre_post_chart,
+    probability_bar,
+)
 from imln.report._labels import label_for, modality_label, unit_for_key
 from imln.report._present import Presentation, format_percentage_points, present
 
@@ -203,6 +209,14 @@ def _is_probability_key(key: str) -> bool:
     return k.endswith(("probability", "_prob", "_risk")) or k in {"pretest", "posttest", "pre_test", "post_test"}
 
 
+@cache
+def _recommendation_labels() -> dict[str, str]:
+    """Recommendation class codes and their clinical labels (the details show labels, not codes)."""
+    from imln.decision._classes import LABELS
+
+    return {cls.value: label for cls, label in LABELS.items()}
+
+
 def render_scalar(key: str, value: Any, schema: dict[str, Any] | None, ctx: RenderContext) -> Markup:
     if value is None:
         return Markup('<span class="unknown">unknown</span>')
@@ -221,6 +235,8 @@ def render_scalar(key: str, value: Any, schema: dict[str, Any] | None, ctx: Rend
         return Markup('<span class="badge badge-{0}">{0}</span>').format(text)
     if key == "modality":
         return Markup("{}").format(modality_label(text))
+    if text in _recommendation_labels():  # 'imn_radiotherapy' -> 'IMN radiotherapy'
+        return Markup("{}").format(_recommendation_labels()[text])
     if _URL.match(text):
         return Markup('<a href="{0}">{0}</a>').format(text)
     return Markup("{}").format(text)
@@ -514,8 +530,41 @@ class RenderedAssessment:
     data: dict[str, Any] = field(repr=False, default_factory=dict)
     #: The figures the summary shows (the same model the FHIR export uses).
     presentation: Presentation | None = None
-    #: Citation links of the summary's reasons, by reference key or record id.
+    #: Citation links of the summary's panels (reasons, imaging accuracy, next test), by reference key or record id.
     citations: dict[str, Markup] = field(default_factory=dict)
+    #: The imaging chain on a log-odds axis (None without steps).
+    chain_chart: Markup | None = None
+    #: IMN radiotherapy's benefit and harm out of 1,000 women (None when not computed).
+    icon_array: Markup | None = None
+    #: Every source cited (the summary's first), as a numbered list.
+    reference_list: Markup = field(default_factory=lambda: Markup(""))
+
+
+#: Colours and shapes of the icon array (the legend's swatches in report.css match them).
+BENEFIT_ICON = ("circle", "#1e7b34")
+HARM_ICON = ("square", "#b00020")
+
+
+def _summary_citations(presentation: Presentation) -> list[str]:
+    """Reference keys or record ids that the summary's panels cite, in the order they appear."""
+    keys = [key for r in presentation.recommendation.reasons for key in r.citations]
+    nt = presentation.next_tests
+    if nt is not None and nt.best is not None and nt.best.accuracy_source:
+        keys.append(nt.best.accuracy_source)
+    chain = presentation.imaging_chain
+    keys += [s.accuracy_record for s in (chain.steps if chain else []) if s.accuracy_record]
+    return list(dict.fromkeys(keys))
+
+
+def _icon_array(presentation: Presentation) -> Markup | None:
+    rt = presentation.rt
+    if rt is None:
+        return None
+    benefit = rt.benefit.per_1000 if rt.benefit else None
+    harm = rt.harm.per_1000 if rt.harm else None
+    if benefit is None and harm is None:
+        return None
+    return icon_array(1000, [(benefit.count if benefit else 0, *BENEFIT_ICON), (harm.count if harm else 0, *HARM_ICON)])
 
 
 def _section_order(doc: Mapping[str, Any]) -> list[str]:
@@ -529,18 +578,23 @@ def render_assessment(
     *,
     evidence: EvidenceBase | None = None,
     schema: dict[str, Any] | None = None,
+    full: bool = True,
 ) -> RenderedAssessment:
-    """Render an assessment (``Assessment`` or its ``model_dump(mode="json")``) to HTML fragments."""
+    """Render an assessment (``Assessment`` or its ``model_dump(mode="json")``) to HTML fragments.
+
+    ``full=False`` skips the field-by-field sections (the PDF shows the summary panels and a compact
+    appendix; laying out every computed field took WeasyPrint over a minute and 26 pages).
+    """
     if hasattr(doc, "model_dump"):
         doc = doc.model_dump(mode="json")
     ctx = RenderContext(evidence=evidence or load_evidence(), schema=schema or assessment_schema())
     root = ctx.schema
     presentation = present(doc)
     # the summary comes first: its citations open the reference list
-    citations = {key: ctx.cite(key) for r in presentation.recommendation.reasons for key in r.citations}
+    citations = {key: ctx.cite(key) for key in _summary_citations(presentation)}
     sections: list[Section] = []
     unavailable: list[str] = []
-    for name in _section_order(doc):
+    for name in _section_order(doc) if full else ():
         if name not in doc:
             continue
         value = doc[name]
@@ -570,8 +624,12 @@ def render_assessment(
     prob = presentation.headline.probability
     headline = None
     if prob is not None:
-        headline = Markup('<div class="probability-block"><span class="probability">{}</span>{}</div>').format(
-            prob.text, probability_bar(prob.point, prob.lower, prob.upper, label=presentation.headline.quantity))
+        headline = Markup('<span class="probability">{}</span>').format(prob.text)
+    chain = presentation.imaging_chain
+    chain_chart = None
+    if chain is not None and chain.steps:
+        chain_chart = imaging_chain_chart([(s.label + (f", LR {s.likelihood_ratio:.2g}" if s.likelihood_ratio else ""),
+                                            s.point, s.lower, s.upper) for s in chain.steps], chain.thresholds)
     return RenderedAssessment(
         headline=headline,
         headline_text=prob.text if prob is not None else None,
@@ -582,4 +640,7 @@ def render_assessment(
         data=dict(doc),
         presentation=presentation,
         citations=citations,
+        chain_chart=chain_chart,
+        icon_array=_icon_array(presentation),
+        reference_list=ctx.reference_list(),
     )
