@@ -15,6 +15,7 @@ import logging
 import secrets
 import time
 from functools import cache
+from html import escape as html_escape
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from imln import __version__
 from imln._assessment import assess
 from imln.api._form import form_groups, form_to_patient, problem_field_name
+from imln.api._pools import pool_page
 from imln.api._settings import Settings
 from imln.report import render_assessment, report_css
 from imln.schema import PatientInputError, load_patient
@@ -210,6 +212,22 @@ def add_web_routes(app: FastAPI, settings: Settings, state: dict[str, Any], chec
 
     def token_ok(form: dict[str, str]) -> bool:
         return settings.open_compute or authenticated(form)
+
+    async def _pool_page(modality: str, setting: str | None, unit: str | None) -> HTMLResponse:
+        try:
+            context = await anyio.to_thread.run_sync(pool_page, modality, setting, unit)
+        except ValueError as exc:
+            return HTMLResponse(f"<!DOCTYPE html><title>Not found</title><p>{html_escape(str(exc))}</p>",
+                                status_code=404)
+        return _page("evidence_pool.html", **context)
+
+    @app.get("/evidence/pools/{modality}", response_class=HTMLResponse, include_in_schema=False)
+    async def evidence_pools_page(modality: str) -> HTMLResponse:
+        return await _pool_page(modality, None, None)
+
+    @app.get("/evidence/pools/{modality}/{setting}/{unit}", response_class=HTMLResponse, include_in_schema=False)
+    async def evidence_pool_page(modality: str, setting: str, unit: str) -> HTMLResponse:
+        return await _pool_page(modality, setting, unit)
 
     @app.get("/static-report.css", include_in_schema=False)
     async def report_stylesheet() -> Response:

@@ -665,7 +665,10 @@ def _evidence_pool(accuracy: Mapping[str, Any]) -> EvidencePool | None:
     pool_id = _map(pool).get("id") if isinstance(pool, Mapping) else accuracy.get("pool_id")
     if not isinstance(pool_id, str) or not pool_id:
         return None
-    label = _map(pool).get("label") or _map(pool).get("name") or accuracy.get("pool_label") or pool_id
+    pooled = _map(pool)
+    count = pooled.get("n_studies")
+    label = (pooled.get("label") or pooled.get("name") or accuracy.get("pool_label")
+             or (f"{pool_id}, {count} studies" if isinstance(count, int) else pool_id))
     return EvidencePool(id=pool_id, label=str(label), href=f"/evidence/pools/{pool_id}")
 
 
